@@ -1,0 +1,152 @@
+"""The JSON API root: authentication, the error shape, health and viewer.
+
+Every error leaves as ``{"error": {"code", "message", "fields"}}`` (API.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError, connection
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer
+
+from teams.access import teams_of
+from teams.models import ApiKey
+
+
+class ApiError(Exception):
+    """An error answered with the API's error shape."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: dict[str, list[str]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields or {}
+
+
+class ApiKeyAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        key = ApiKey.authenticate(token)
+        if key is None:
+            return None
+        request.user = key.user
+        return key.user
+
+
+api = NinjaAPI(
+    title="Beacon API",
+    version="1",
+    description="Runs, metrics, artifacts, registries, secrets, integrations and automations.",
+    auth=ApiKeyAuth(),
+    urls_namespace="api",
+)
+
+
+def error_response(
+    request: HttpRequest,
+    status: int,
+    code: str,
+    message: str,
+    fields: dict[str, list[str]] | None = None,
+) -> HttpResponse:
+    body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    return api.create_response(request, body, status=status)
+
+
+def _location(loc: list[Any] | tuple[Any, ...]) -> str:
+    # ninja reports ("body", "payload", "rows", 0, "step"); drop the wrappers.
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "payload", "data")]
+    return ".".join(parts) or "body"
+
+
+@api.exception_handler(ApiError)
+def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    return error_response(request, exc.status, exc.code, exc.message, exc.fields)
+
+
+@api.exception_handler(NinjaValidationError)
+def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    fields: dict[str, list[str]] = {}
+    for err in exc.errors:
+        fields.setdefault(_location(err.get("loc", ())), []).append(str(err.get("msg", "")))
+    return error_response(request, 400, "invalid", "The request is not valid.", fields)
+
+
+@api.exception_handler(DjangoValidationError)
+def on_django_validation_error(
+    request: HttpRequest, exc: DjangoValidationError
+) -> HttpResponse:
+    fields = exc.message_dict if hasattr(exc, "error_dict") else {"body": exc.messages}
+    return error_response(request, 400, "invalid", "The request is not valid.", fields)
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error_response(
+        request, 401, "unauthorized", "Send a valid API key as 'Authorization: Bearer <key>'."
+    )
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error_response(request, 404, "not_found", str(exc) or "Not found.")
+
+
+@api.exception_handler(PermissionDenied)
+def on_forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return error_response(
+        request, 403, "forbidden", str(exc) or "Your role in this team does not allow this."
+    )
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    codes = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+             405: "method_not_allowed", 409: "conflict", 413: "too_large", 429: "rate_limited"}
+    return error_response(request, exc.status_code, codes.get(exc.status_code, "error"),
+                          str(exc))
+
+
+@api.get("/health", auth=None, tags=["meta"])
+def health(request: HttpRequest) -> HttpResponse:
+    """200 when the database answers; also reports the background queue."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        from django_q.brokers import get_broker
+
+        pending = get_broker().queue_size() or 0
+    except DatabaseError:
+        return error_response(request, 503, "unavailable", "The database does not answer.")
+    except Exception:  # the broker is down: the database still answers
+        return api.create_response(
+            request, {"status": "degraded", "queue": {"pending": None}}, status=503
+        )
+    return api.create_response(request, {"status": "ok", "queue": {"pending": pending}}, status=200)
+
+
+@api.get("/viewer", tags=["meta"])
+def viewer(request: HttpRequest) -> dict[str, Any]:
+    return {
+        "username": request.user.username,
+        "teams": [{"slug": t.team.slug, "role": t.role} for t in teams_of(request.user)],
+    }
+
+
+api.add_router("/teams/", "teams.api.router")
+api.add_router("/teams/", "projects.api.router")
+api.add_router("/teams/", "registries.api.router")
+api.add_router("/teams/", "automations.api.router")

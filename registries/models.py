@@ -1,0 +1,186 @@
+"""Registries: collections of linked artifact versions with their own numbering and aliases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from projects.models import VERSION_RE, ArtifactVersion, validate_alias
+from teams.models import Team, name_validator
+
+
+class Registry(models.Model):
+    team = models.ForeignKey(Team, models.CASCADE, related_name="registries")
+    name = models.CharField(max_length=128, validators=[name_validator])
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name"], name="registry_unique_team_name")
+        ]
+        ordering = ["name"]
+        verbose_name_plural = "registries"
+
+    def __str__(self) -> str:
+        return f"{self.team.slug}/{self.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("registry_detail", args=[self.team.slug, self.name])
+
+    def link(
+        self, collection_name: str, source: ArtifactVersion, *, aliases: list[str], author: Any
+    ) -> LinkedVersion:
+        """Link ``source`` into a collection (created on first link) as its next version.
+
+        Emits ``LINK_ARTIFACT``, then ``ADD_ARTIFACT_ALIAS`` per alias."""
+        for alias in aliases:
+            validate_alias(alias)
+        with transaction.atomic():
+            collection, _ = Collection.objects.get_or_create(registry=self, name=collection_name)
+            collection = Collection.objects.select_for_update().get(pk=collection.pk)
+            newest = collection.versions.order_by("-index").first()
+            linked = LinkedVersion.objects.create(
+                collection=collection,
+                index=0 if newest is None else newest.index + 1,
+                source=source,
+                author=author if getattr(author, "is_authenticated", False) else None,
+            )
+            from automations.emit import emit_event
+            from automations.subjects import linked_data, version_data
+
+            emit_event(
+                "LINK_ARTIFACT",
+                self,
+                subject=linked.ref,
+                subject_url=self.get_absolute_url(),
+                author=author,
+                data={
+                    "collection": collection.name,
+                    "linked": linked_data(linked),
+                    "artifact": version_data(source),
+                },
+            )
+            for alias in aliases:
+                linked.add_alias(alias, author)
+        return linked
+
+
+class Collection(models.Model):
+    registry = models.ForeignKey(Registry, models.CASCADE, related_name="collections")
+    name = models.CharField(max_length=128, validators=[name_validator])
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registry", "name"], name="collection_unique_registry_name"
+            )
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.registry}/{self.name}"
+
+    def resolve(self, version_or_alias: str) -> LinkedVersion:
+        """``v1`` or an alias → the linked version (``LinkedVersion.DoesNotExist`` otherwise)."""
+        if VERSION_RE.match(version_or_alias):
+            return self.versions.get(index=int(version_or_alias[1:]))
+        return self.aliases.select_related("version").get(alias=version_or_alias).version
+
+
+class LinkedVersion(models.Model):
+    """A project artifact version linked into a collection, numbered ``v<index>`` there."""
+
+    collection = models.ForeignKey(Collection, models.CASCADE, related_name="versions")
+    index = models.PositiveIntegerField()
+    source = models.ForeignKey(ArtifactVersion, models.PROTECT, related_name="links")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["collection", "index"], name="linkedversion_unique_index"
+            )
+        ]
+        ordering = ["collection", "-index"]
+
+    def __str__(self) -> str:
+        return self.ref
+
+    @property
+    def version(self) -> str:
+        return f"v{self.index}"
+
+    @property
+    def ref(self) -> str:
+        r = self.collection.registry
+        return f"{r.team.slug}/{r.name}/{self.collection.name}:{self.version}"
+
+    def alias_names(self) -> list[str]:
+        return sorted(a.alias for a in self.aliases.all())
+
+    def add_alias(self, alias: str, user: Any) -> bool:
+        """Point ``alias`` at this linked version, moving it within the collection.
+
+        Emits ``ADD_ARTIFACT_ALIAS`` (registry scope) unless nothing changed."""
+        validate_alias(alias)
+        with transaction.atomic():
+            existing = (
+                LinkedAlias.objects.select_for_update()
+                .filter(collection_id=self.collection_id, alias=alias)
+                .first()
+            )
+            if existing is not None and existing.version_id == self.pk:
+                return False
+            if existing is not None:
+                existing.version = self
+                existing.created_at = timezone.now()
+                existing.save(update_fields=["version", "created_at"])
+            else:
+                LinkedAlias.objects.create(
+                    collection_id=self.collection_id, version=self, alias=alias
+                )
+            from automations.emit import emit_event
+            from automations.subjects import linked_data, version_data
+
+            registry = self.collection.registry
+            emit_event(
+                "ADD_ARTIFACT_ALIAS",
+                registry,
+                subject=f"{self.ref} @{alias}",
+                subject_url=registry.get_absolute_url(),
+                author=user,
+                data={
+                    "collection": self.collection.name,
+                    "linked": linked_data(self),
+                    "artifact": version_data(self.source),
+                    "alias": alias,
+                },
+            )
+        return True
+
+
+class LinkedAlias(models.Model):
+    """An alias names at most one linked version of a collection at a time."""
+
+    collection = models.ForeignKey(Collection, models.CASCADE, related_name="aliases")
+    version = models.ForeignKey(LinkedVersion, models.CASCADE, related_name="aliases")
+    alias = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["collection", "alias"], name="linkedalias_unique")
+        ]
+        ordering = ["alias"]
+
+    def __str__(self) -> str:
+        return self.alias
