@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "projects",
     "registries",
     "automations",
+    "inbox",
 ]
 
 MIDDLEWARE = [

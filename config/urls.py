@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("projects.urls")),
     path("", include("registries.urls")),
     path("", include("automations.urls")),
+    path("", include("inbox.urls")),
 ]
