@@ -1,0 +1,86 @@
+"""The action interface: one class per integration kind, looked up in ``ACTIONS``.
+
+An action turns an automation's settings plus an event's variables into a
+payload (:meth:`Action.build`) and delivers it (:meth:`Action.send`). Sending
+never raises for delivery problems: it returns a :class:`DeliveryResult` whose
+``permanent`` flag tells the caller whether retrying can help.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from teams.models import Integration
+
+EXCERPT_LIMIT = 2048
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    ok: bool
+    status: int | None = None
+    response_excerpt: str = ""
+    duration_ms: int = 0
+    error: str = ""
+    permanent: bool = False
+
+
+@dataclass(frozen=True)
+class EventContext:
+    """What a notification says about an event, in words (no secrets)."""
+
+    what: str
+    filter: str
+    where: str
+    who: str
+    url: str
+    automation_name: str = ""
+    event_type: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class MissingSecret(Exception):
+    """An attached secret was deleted: the delivery cannot be made (permanent)."""
+
+
+def excerpt(text: str, limit: int = EXCERPT_LIMIT) -> str:
+    return text if len(text) <= limit else text[:limit]
+
+
+def is_permanent_status(status: int) -> bool:
+    """4xx other than 408 (timeout) and 429 (rate limited) will not succeed on retry."""
+    return 400 <= status < 500 and status not in (408, 429)
+
+
+class Action:
+    """Base class of the actions. Subclasses set ``kind`` and implement the hooks."""
+
+    kind: ClassVar[str]
+
+    def __init__(self, integration: Integration) -> None:
+        self.integration = integration
+
+    def secrets(self) -> dict[str, str]:
+        """Secret values this action may use, by template variable name.
+
+        Their values are masked wherever a payload or response is stored."""
+        return {}
+
+    def build(
+        self,
+        config: dict[str, Any],
+        variables: dict[str, Any],
+        context: EventContext,
+        full_event: dict[str, Any],
+    ) -> Any:
+        """The payload to send for one event (secrets resolved, not masked)."""
+        raise NotImplementedError
+
+    def send(self, payload: Any, *, webhook_id: str) -> DeliveryResult:
+        """Deliver ``payload`` once; never raises for delivery problems."""
+        raise NotImplementedError
+
+    def test_payload(self, context: EventContext) -> Any:
+        """What ``POST /integrations/{name}/test`` sends when no payload is given."""
+        raise NotImplementedError

@@ -1,0 +1,180 @@
+"""The Slack action: a Block Kit message through an incoming webhook or a bot token."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+
+from automations.actions.base import (
+    Action,
+    DeliveryResult,
+    EventContext,
+    excerpt,
+    is_permanent_status,
+)
+from automations.network import NetworkRefused, check_url
+
+SEVERITIES = {
+    "INFO": ":information_source: INFO",
+    "WARN": ":warning: WARN",
+    "ERROR": ":rotating_light: ERROR",
+}
+# Slack API errors that no retry can fix.
+PERMANENT_ERRORS = {
+    "channel_not_found", "not_in_channel", "invalid_auth", "not_authed", "account_inactive",
+    "token_revoked", "is_archived", "no_permission", "missing_scope", "invalid_blocks",
+    "no_service", "no_team", "team_disabled", "invalid_token", "action_prohibited",
+    "posting_to_general_channel_denied", "channel_is_archived", "no_service_id",
+}
+HEADER_LIMIT = 150
+SECTION_LIMIT = 3000
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn control characters, so names cannot inject links or mentions."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def build_message(
+    *, severity: str, title: str, message: str, context: EventContext
+) -> dict[str, Any]:
+    """The Slack message: ``{"text": fallback, "blocks": [...]}``.
+
+    Always says what happened (and the filter), where, who, and links back to Beacon."""
+    label = SEVERITIES.get(severity, SEVERITIES["INFO"])
+    heading = title or context.automation_name or context.what
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "emoji": True,
+                     "text": clip(f"{label} · {heading}", HEADER_LIMIT)},
+        },
+    ]
+    if message:
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": clip(message, SECTION_LIMIT)}}
+        )
+    facts = [f"*What:* {escape(context.what)}"]
+    if context.filter:
+        facts.append(f"*Filter:* {escape(context.filter)}")
+    facts.append(f"*Where:* {escape(context.where)}")
+    facts.append(f"*Who:* {escape(context.who or 'unknown')}")
+    blocks.append(
+        {"type": "section", "text": {"type": "mrkdwn", "text": clip("\n".join(facts),
+                                                                    SECTION_LIMIT)}}
+    )
+    if context.automation_name:
+        blocks.append({
+            "type": "context",
+            "elements": [{"type": "mrkdwn",
+                          "text": f"Automation *{escape(context.automation_name)}* in Beacon"}],
+        })
+    if context.url:
+        blocks.append({
+            "type": "actions",
+            "elements": [{
+                "type": "button",
+                "text": {"type": "plain_text", "text": "Open in Beacon"},
+                "url": context.url,
+                "action_id": "open_in_beacon",
+            }],
+        })
+    fallback = f"[{severity}] {heading}: {context.what} in {context.where}"
+    fallback += f" by {context.who or 'unknown'}"
+    if context.url:
+        fallback += f" — {context.url}"
+    return {"text": fallback, "blocks": blocks}
+
+
+class SlackAction(Action):
+    kind = "slack"
+
+    def build(
+        self,
+        config: dict[str, Any],
+        variables: dict[str, Any],
+        context: EventContext,
+        full_event: dict[str, Any],
+    ) -> Any:
+        from automations.templating import render_text
+
+        return build_message(
+            severity=str(config.get("severity") or "INFO"),
+            title=render_text(str(config.get("title") or ""), variables),
+            message=render_text(str(config.get("message") or ""), variables),
+            context=context,
+        )
+
+    def test_payload(self, context: EventContext) -> Any:
+        return build_message(
+            severity="INFO", title=f"Test notification for {self.integration.name}",
+            message="Beacon can reach this channel.", context=context,
+        )
+
+    def secrets(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        if self.integration.webhook_url_secret is not None:
+            found["SLACK_WEBHOOK_URL"] = self.integration.webhook_url_secret.value
+        if self.integration.bot_token_secret is not None:
+            found["SLACK_BOT_TOKEN"] = self.integration.bot_token_secret.value
+        return found
+
+    def send(self, payload: Any, *, webhook_id: str) -> DeliveryResult:
+        started = time.monotonic()
+
+        def result(**kw: Any) -> DeliveryResult:
+            return DeliveryResult(duration_ms=int((time.monotonic() - started) * 1000), **kw)
+
+        if not isinstance(payload, dict):
+            return result(ok=False, permanent=True, error="A Slack message must be an object.")
+        text = str(payload.get("text") or "")
+        blocks = payload.get("blocks") or None
+        timeout = int(max(1, settings.BEACON_WEBHOOK_READ_TIMEOUT))
+        bot = self.integration.bot_token_secret
+        try:
+            if bot is not None:
+                check_url(settings.SLACK_API_URL)
+                client = WebClient(token=bot.value, base_url=settings.SLACK_API_URL,
+                                   timeout=timeout)
+                response = client.chat_postMessage(
+                    channel=self.integration.channel_id, text=text, blocks=blocks
+                )
+                return result(ok=True, status=response.status_code,
+                              response_excerpt=excerpt(str(response.data)))
+            hook = self.integration.webhook_url_secret
+            if hook is None:
+                return result(ok=False, permanent=True,
+                              error="The Slack integration has neither a webhook URL nor a token.")
+            check_url(hook.value)
+            webhook = WebhookClient(hook.value, timeout=timeout)
+            response = webhook.send(text=text, blocks=blocks)
+        except NetworkRefused as exc:
+            return result(ok=False, permanent=True, error=str(exc))
+        except SlackApiError as exc:
+            code = str(exc.response.get("error", "")) if exc.response is not None else ""
+            status = exc.response.status_code if exc.response is not None else None
+            permanent = code in PERMANENT_ERRORS or (
+                status is not None and is_permanent_status(status)
+            )
+            return result(ok=False, status=status, permanent=permanent,
+                          response_excerpt=excerpt(str(getattr(exc.response, "data", ""))),
+                          error=f"Slack refused the message: {code or exc}")
+        except Exception as exc:  # urllib/socket errors from slack-sdk: transient
+            return result(ok=False, error=f"Could not reach Slack: {exc}")
+        body = str(response.body)
+        if response.status_code == 200:
+            return result(ok=True, status=200, response_excerpt=excerpt(body))
+        return result(
+            ok=False, status=response.status_code, response_excerpt=excerpt(body),
+            error=f"Slack answered HTTP {response.status_code}: {body[:200]}",
+            permanent=is_permanent_status(response.status_code),
+        )

@@ -1,0 +1,125 @@
+"""Start a real ``python manage.py qcluster`` process on the current test database.
+
+    with running_qcluster(env={"SLACK_API_URL": fake_slack.api_url}) as cluster:
+        ...  # drive events; the cluster processes them
+
+The worker reaches the database the test process uses (``connection.settings_dict``:
+the SQLite test file, or the PostgreSQL test database) and the same Redis
+(``REDIS_URL``), under a queue name of its own so parallel runs never steal
+each other's tasks. Use it with ``transactional_db`` or ``live_server``: the
+worker only sees committed rows.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db import connection
+
+BASE_DIR = Path(settings.BASE_DIR)
+READY_TIMEOUT = 30.0
+
+
+def database_url(settings_dict: dict[str, Any]) -> str:
+    """A ``DATABASE_URL`` (django-environ syntax) for the database of ``settings_dict``."""
+    engine = settings_dict["ENGINE"]
+    if engine.endswith("sqlite3"):
+        name = str(settings_dict["NAME"])
+        if name == ":memory:" or name.startswith("file:"):
+            raise RuntimeError("a qcluster process needs a file SQLite test database")
+        return f"sqlite:///{Path(name).resolve()}"
+    if "postgresql" in engine:
+        user = quote(settings_dict.get("USER") or "")
+        password = settings_dict.get("PASSWORD") or ""
+        auth = f"{user}:{quote(password)}@" if password else (f"{user}@" if user else "")
+        host = settings_dict.get("HOST") or "127.0.0.1"
+        port = settings_dict.get("PORT") or 5432
+        return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
+    raise RuntimeError(f"no DATABASE_URL for engine {engine}")
+
+
+class QCluster:
+    def __init__(self, process: subprocess.Popen[bytes], log_path: Path, name: str) -> None:
+        self.process = process
+        self.log_path = log_path
+        self.name = name
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"qcluster exited with {self.process.returncode}:\n{self.log}")
+            if "ready for work" in self.log:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"qcluster not ready after {timeout}s:\n{self.log}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                return
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+
+
+@contextmanager
+def running_qcluster(env: dict[str, str] | None = None) -> Iterator[QCluster]:
+    """A started qcluster (ready for work); always stopped on exit.
+
+    ``env`` adds environment variables for the worker, e.g. ``SLACK_API_URL``."""
+    from django_q.conf import Conf
+
+    name = f"beacon-test-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+    child_env = {
+        **os.environ,
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "Q_CLUSTER_NAME": name,
+        "BEACON_ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8,::1/128",
+        "BEACON_BASE_URL": settings.BEACON_BASE_URL,
+        "PYTHONUNBUFFERED": "1",
+        **(env or {}),
+    }
+    if getattr(settings, "REDIS_URL", ""):
+        child_env["REDIS_URL"] = settings.REDIS_URL
+    log_file = tempfile.NamedTemporaryFile(prefix="qcluster-", suffix=".log", delete=False)
+    log_path = Path(log_file.name)
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=BASE_DIR,
+        env=child_env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    log_file.close()
+    cluster = QCluster(process, log_path, name)
+    # Tasks queued by this process must go to the worker's queue.
+    previous = Conf.CLUSTER_NAME
+    Conf.CLUSTER_NAME = name
+    try:
+        cluster.wait_ready()
+        yield cluster
+    finally:
+        Conf.CLUSTER_NAME = previous
+        cluster.stop()
+        log_path.unlink(missing_ok=True)
