@@ -5,15 +5,18 @@ Every error leaves as ``{"error": {"code", "message", "fields"}}`` (API.md).
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, connection
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from teams.access import teams_of
@@ -46,7 +49,29 @@ class ApiKeyAuth(HttpBearer):
         return key.user
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON; send the string \"{name}\" where numbers allow it")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} is too large for a number")
+    return value
+
+
+class StrictJSONParser(Parser):
+    """JSON as RFC 8259 says: bare ``NaN`` / ``Infinity`` are refused (they
+    cannot be stored in JSON columns); the history endpoint takes them as strings."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return json.loads(
+            request.body, parse_constant=_reject_constant, parse_float=_finite_float
+        )
+
+
 api = NinjaAPI(
+    parser=StrictJSONParser(),
     title="Beacon API",
     version="1",
     description="Runs, metrics, artifacts, registries, secrets, integrations and automations.",
@@ -100,6 +125,11 @@ def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpRespons
     )
 
 
+@api.exception_handler(RequestDataTooBig)
+def on_too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return error_response(request, 413, "too_large", "The request body is too large.")
+
+
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return error_response(request, 404, "not_found", str(exc) or "Not found.")
@@ -116,8 +146,10 @@ def on_forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     codes = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found",
              405: "method_not_allowed", 409: "conflict", 413: "too_large", 429: "rate_limited"}
-    return error_response(request, exc.status_code, codes.get(exc.status_code, "error"),
-                          str(exc))
+    message = str(exc)
+    if exc.status_code == 400 and message.startswith("Cannot parse request body"):
+        message = "The request body is not valid JSON."
+    return error_response(request, exc.status_code, codes.get(exc.status_code, "error"), message)
 
 
 @api.get("/health", auth=None, tags=["meta"])

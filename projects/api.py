@@ -1,5 +1,318 @@
+"""Project-scoped API: runs, metric history, artifacts and aliases.
+
+Viewers read; members and admins write. Projects are created on first write.
+"""
+
 from __future__ import annotations
 
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from ninja import Router
 
+from automations.subjects import absolute_url
+from config.api import ApiError
+from projects.models import Artifact, ArtifactVersion, Project, Run, encode_number
+from projects.schemas import AliasIn, ArtifactIn, HistoryIn, RunIn, RunPatch, parse_history
+from teams.access import Role, get_team
+from teams.models import Team
+from teams.schemas import check_names, invalid
+
 router = Router(tags=["projects"])
+
+
+# --- Shapes ----------------------------------------------------------------
+
+
+def project_out(project: Project) -> dict[str, Any]:
+    return {
+        "name": project.name,
+        "description": project.description,
+        "url": absolute_url(project.get_absolute_url()),
+        "created_at": project.created_at.isoformat(),
+    }
+
+
+def run_out(run: Run) -> dict[str, Any]:
+    return {
+        "id": run.run_id,
+        "display_name": run.display_name,
+        "name": run.name,
+        "state": run.state,
+        "url": absolute_url(run.get_absolute_url()),
+        "project": run.project.name,
+        "author": run.author.username if run.author_id else None,
+        "config": run.config,
+        "tags": run.tags,
+        "summary": run.summary,
+        "last_step": run.last_step,
+        "created_at": run.created_at.isoformat(),
+        "updated_at": run.updated_at.isoformat(),
+    }
+
+
+def version_out(version: ArtifactVersion) -> dict[str, Any]:
+    artifact = version.artifact
+    return {
+        "id": str(version.pk),
+        "name": artifact.name,
+        "type": artifact.type,
+        "version": version.version,
+        "index": version.index,
+        "aliases": version.alias_names(),
+        "ref": version.ref,
+        "stable_ref": f"beacon-artifact://{version.pk}",
+        "digest": version.digest,
+        "metadata": version.metadata,
+        "author": version.author.username if version.author_id else None,
+        "created_at": version.created_at.isoformat(),
+        "url": absolute_url(artifact.get_absolute_url()) + f"#{version.version}",
+    }
+
+
+def artifact_out(artifact: Artifact) -> dict[str, Any]:
+    latest = artifact.latest()
+    return {
+        "name": artifact.name,
+        "type": artifact.type,
+        "project": artifact.project.name,
+        "version_count": artifact.versions.count(),
+        "latest": latest.version if latest else None,
+        "aliases": {a.alias: a.version.version for a in artifact.aliases.select_related("version")},
+        "url": absolute_url(artifact.get_absolute_url()),
+        "created_at": artifact.created_at.isoformat(),
+    }
+
+
+# --- Lookups ---------------------------------------------------------------
+
+
+def _project(team: Team, name: str) -> Project:
+    check_names(project=name)
+    project = team.projects.filter(name=name).first()
+    if project is None:
+        raise ApiError(404, "not_found", f"No project named {name} in this team.")
+    return project
+
+
+def _project_for_write(team: Team, name: str) -> Project:
+    """Projects are created on first use, like ``wandb.init``."""
+    check_names(project=name)
+    try:
+        with transaction.atomic():
+            return Project.get_or_create_for(team, name)
+    except IntegrityError:  # created concurrently
+        return team.projects.get(name=name)
+
+
+def _run(project: Project, run_id: str) -> Run:
+    check_names(run=run_id)
+    run = project.runs.select_related("project__team", "author").filter(run_id=run_id).first()
+    if run is None:
+        raise ApiError(404, "not_found", f"No run {run_id} in project {project.name}.")
+    return run
+
+
+def _artifact(project: Project, name: str) -> Artifact:
+    check_names(artifact=name)
+    artifact = project.artifacts.select_related("project__team").filter(name=name).first()
+    if artifact is None:
+        raise ApiError(404, "not_found", f"No artifact named {name} in project {project.name}.")
+    return artifact
+
+
+def _version(artifact: Artifact, version: str) -> ArtifactVersion:
+    check_names(version=version)
+    try:
+        return artifact.resolve(version)
+    except ArtifactVersion.DoesNotExist as exc:
+        raise ApiError(
+            404, "not_found", f"Artifact {artifact.name} has no version or alias {version}."
+        ) from exc
+
+
+# --- Projects --------------------------------------------------------------
+
+
+@router.get("/{team}/projects", summary="List projects")
+def list_projects(request: HttpRequest, team: str) -> list[dict[str, Any]]:
+    access = get_team(request.user, team)
+    return [project_out(p) for p in access.team.projects.order_by("name")]
+
+
+@router.get("/{team}/projects/{project}", summary="One project")
+def get_project(request: HttpRequest, team: str, project: str) -> dict[str, Any]:
+    access = get_team(request.user, team)
+    return project_out(_project(access.team, project))
+
+
+# --- Runs ------------------------------------------------------------------
+
+
+@router.post("/{team}/projects/{project}/runs", response={201: dict}, summary="Start a run")
+def create_run(
+    request: HttpRequest, team: str, project: str, payload: RunIn
+) -> tuple[int, dict[str, Any]]:
+    access = get_team(request.user, team, need=Role.MEMBER)
+    proj = _project_for_write(access.team, project)
+    if payload.id is not None and proj.runs.filter(run_id=payload.id).exists():
+        raise ApiError(409, "conflict", f"Run {payload.id} already exists in {proj.name}.")
+    try:
+        run = Run.start(
+            proj,
+            author=request.user,
+            run_id=payload.id,
+            display_name=payload.display_name or "",
+            config=payload.config,
+            tags=payload.tags,
+        )
+    except IntegrityError as exc:
+        raise ApiError(409, "conflict", f"Run {payload.id} already exists in {proj.name}.") from exc
+    return 201, run_out(run)
+
+
+@router.get("/{team}/projects/{project}/runs", summary="List runs, newest first")
+def list_runs(request: HttpRequest, team: str, project: str) -> list[dict[str, Any]]:
+    access = get_team(request.user, team)
+    proj = _project(access.team, project)
+    runs = proj.runs.select_related("project__team", "author").order_by("-created_at", "-id")
+    return [run_out(r) for r in runs]
+
+
+@router.get("/{team}/projects/{project}/runs/{run}", summary="One run, with its summary")
+def get_run(request: HttpRequest, team: str, project: str, run: str) -> dict[str, Any]:
+    access = get_team(request.user, team)
+    return run_out(_run(_project(access.team, project), run))
+
+
+@router.patch("/{team}/projects/{project}/runs/{run}", summary="Change the state of a run")
+def patch_run(
+    request: HttpRequest, team: str, project: str, run: str, payload: RunPatch
+) -> dict[str, Any]:
+    access = get_team(request.user, team, need=Role.MEMBER)
+    obj = _run(_project(access.team, project), run)
+    obj.set_state(payload.state, request.user)
+    return run_out(obj)
+
+
+@router.post(
+    "/{team}/projects/{project}/runs/{run}/history",
+    response={202: dict},
+    summary="Append metric history rows",
+)
+def log_history(
+    request: HttpRequest, team: str, project: str, run: str, payload: HistoryIn
+) -> tuple[int, dict[str, int]]:
+    access = get_team(request.user, team, need=Role.MEMBER)
+    obj = _run(_project(access.team, project), run)
+    with transaction.atomic():
+        # Lock the run so concurrent calls cannot interleave steps.
+        locked = Run.objects.select_for_update().select_related("project__team").get(pk=obj.pk)
+        rows = parse_history(payload.rows, locked.last_step)
+        try:
+            accepted = locked.log_history(rows, request.user)
+        except ValueError as exc:
+            raise invalid({"rows": [str(exc)]}) from exc
+    return 202, {"accepted": accepted}
+
+
+@router.get(
+    "/{team}/projects/{project}/runs/{run}/history",
+    summary="Metric history: every (step, value) per metric",
+)
+def get_history(
+    request: HttpRequest, team: str, project: str, run: str, metric: str | None = None
+) -> dict[str, Any]:
+    access = get_team(request.user, team)
+    obj = _run(_project(access.team, project), run)
+    names = [metric] if metric is not None else obj.metric_names()
+    return {
+        "metrics": {
+            name: [{"step": s, "value": encode_number(v)} for s, v in obj.history(name)]
+            for name in names
+        }
+    }
+
+
+# --- Artifacts -------------------------------------------------------------
+
+
+@router.post(
+    "/{team}/projects/{project}/artifacts",
+    response={200: dict, 201: dict},
+    summary="Log an artifact version (same digest as the newest: 200, nothing new)",
+)
+def log_artifact(
+    request: HttpRequest, team: str, project: str, payload: ArtifactIn
+) -> tuple[int, dict[str, Any]]:
+    access = get_team(request.user, team, need=Role.MEMBER)
+    proj = _project_for_write(access.team, project)
+    existing = proj.artifacts.filter(name=payload.name).first()
+    if existing is not None and existing.type != payload.type:
+        raise _type_conflict(payload.name, existing.type, payload.type)
+    try:
+        version, created = Artifact.log_version(
+            proj,
+            name=payload.name,
+            type=payload.type,
+            digest=payload.digest,
+            metadata=payload.metadata,
+            aliases=list(dict.fromkeys(payload.aliases)),
+            author=request.user,
+        )
+    except ValueError as exc:  # the artifact appeared concurrently with another type
+        raise ApiError(409, "conflict", str(exc)) from exc
+    return (201 if created else 200), version_out(version)
+
+
+def _type_conflict(name: str, existing: str, wanted: str) -> ApiError:
+    return ApiError(
+        409,
+        "conflict",
+        f"Artifact {name} has type {existing!r}, not {wanted!r}; use another name.",
+        {"type": [f"Must be {existing!r} for this artifact."]},
+    )
+
+
+@router.get("/{team}/projects/{project}/artifacts", summary="List artifacts")
+def list_artifacts(request: HttpRequest, team: str, project: str) -> list[dict[str, Any]]:
+    access = get_team(request.user, team)
+    proj = _project(access.team, project)
+    return [artifact_out(a) for a in proj.artifacts.select_related("project__team")]
+
+
+@router.get(
+    "/{team}/projects/{project}/artifacts/{artifact}", summary="One artifact with its versions"
+)
+def get_artifact(request: HttpRequest, team: str, project: str, artifact: str) -> dict[str, Any]:
+    access = get_team(request.user, team)
+    obj = _artifact(_project(access.team, project), artifact)
+    versions = obj.versions.select_related("artifact__project__team", "author").order_by("-index")
+    return {**artifact_out(obj), "versions": [version_out(v) for v in versions]}
+
+
+@router.get(
+    "/{team}/projects/{project}/artifacts/{artifact}/versions/{version}",
+    summary="One artifact version (by v3 or alias)",
+)
+def get_artifact_version(
+    request: HttpRequest, team: str, project: str, artifact: str, version: str
+) -> dict[str, Any]:
+    access = get_team(request.user, team)
+    obj = _artifact(_project(access.team, project), artifact)
+    return version_out(_version(obj, version))
+
+
+@router.post(
+    "/{team}/projects/{project}/artifacts/{artifact}/versions/{version}/aliases",
+    summary="Add an alias to a version (moves it from another version)",
+)
+def add_artifact_alias(
+    request: HttpRequest, team: str, project: str, artifact: str, version: str, payload: AliasIn
+) -> dict[str, Any]:
+    access = get_team(request.user, team, need=Role.MEMBER)
+    obj = _version(_artifact(_project(access.team, project), artifact), version)
+    obj.add_alias(payload.alias, request.user)
+    return version_out(obj)
+

@@ -1,5 +1,198 @@
+"""Registry-scoped API: registries (admins create), links and aliases (members write).
+
+Collections are created on first link.
+"""
+
 from __future__ import annotations
 
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from ninja import Router
 
+from automations.subjects import absolute_url
+from config.api import ApiError
+from projects.models import Artifact, ArtifactVersion
+from projects.schemas import AliasIn
+from registries.models import Collection, LinkedVersion, Registry
+from registries.schemas import SOURCE_MESSAGE, SOURCE_RE, LinkIn, RegistryIn
+from teams.access import Role, get_team
+from teams.models import Team
+from teams.schemas import check_names, invalid
+
 router = Router(tags=["registries"])
+
+
+def registry_out(registry: Registry) -> dict[str, Any]:
+    return {
+        "name": registry.name,
+        "description": registry.description,
+        "url": absolute_url(registry.get_absolute_url()),
+        "created_at": registry.created_at.isoformat(),
+    }
+
+
+def collection_out(collection: Collection) -> dict[str, Any]:
+    latest = collection.versions.order_by("-index").first()
+    return {
+        "name": collection.name,
+        "registry": collection.registry.name,
+        "version_count": collection.versions.count(),
+        "latest": latest.version if latest else None,
+        "aliases": {
+            a.alias: a.version.version for a in collection.aliases.select_related("version")
+        },
+        "created_at": collection.created_at.isoformat(),
+    }
+
+
+def linked_out(linked: LinkedVersion) -> dict[str, Any]:
+    return {
+        "id": str(linked.pk),
+        "collection": linked.collection.name,
+        "version": linked.version,
+        "index": linked.index,
+        "aliases": linked.alias_names(),
+        "ref": linked.ref,
+        "source": linked.source.ref,
+        "stable_ref": f"beacon-artifact://{linked.source_id}",
+        "type": linked.source.artifact.type,
+        "digest": linked.source.digest,
+        "metadata": linked.source.metadata,
+        "author": linked.author.username if linked.author_id else None,
+        "created_at": linked.created_at.isoformat(),
+    }
+
+
+def _registry(team: Team, name: str) -> Registry:
+    check_names(registry=name)
+    registry = team.registries.filter(name=name).first()
+    if registry is None:
+        raise ApiError(404, "not_found", f"No registry named {name} in this team.")
+    return registry
+
+
+def _collection(registry: Registry, name: str) -> Collection:
+    check_names(collection=name)
+    collection = registry.collections.select_related("registry__team").filter(name=name).first()
+    if collection is None:
+        raise ApiError(404, "not_found", f"No collection named {name} in registry {registry.name}.")
+    return collection
+
+
+def _source(team: Team, text: str) -> ArtifactVersion:
+    """``{project}/{artifact}:{version-or-alias}`` of this team → the artifact version."""
+    match = SOURCE_RE.match(text)
+    if match is None:
+        raise invalid({"artifact": [SOURCE_MESSAGE]})
+    if match["team"] is not None and match["team"] != team.slug:
+        raise ApiError(404, "not_found", f"No artifact version {text} in this team.")
+    artifact = (
+        Artifact.objects.select_related("project__team")
+        .filter(project__team=team, project__name=match["project"], name=match["artifact"])
+        .first()
+    )
+    try:
+        if artifact is None:
+            raise ArtifactVersion.DoesNotExist
+        return artifact.resolve(match["version"])
+    except ArtifactVersion.DoesNotExist as exc:
+        raise ApiError(404, "not_found", f"No artifact version {text} in this team.") from exc
+
+
+@router.get("/{team}/registries", summary="List registries")
+def list_registries(request: HttpRequest, team: str) -> list[dict[str, Any]]:
+    access = get_team(request.user, team)
+    return [registry_out(r) for r in access.team.registries.order_by("name")]
+
+
+@router.post("/{team}/registries", response={201: dict}, summary="Create a registry (admin)")
+def create_registry(
+    request: HttpRequest, team: str, payload: RegistryIn
+) -> tuple[int, dict[str, Any]]:
+    access = get_team(request.user, team, need=Role.ADMIN)
+    duplicate = ApiError(409, "conflict", f"A registry named {payload.name} already exists.")
+    if access.team.registries.filter(name=payload.name).exists():
+        raise duplicate
+    try:
+        with transaction.atomic():
+            registry = Registry.objects.create(
+                team=access.team, name=payload.name, description=payload.description
+            )
+    except IntegrityError as exc:
+        raise duplicate from exc
+    return 201, registry_out(registry)
+
+
+@router.get("/{team}/registries/{registry}", summary="One registry with its collections")
+def get_registry(request: HttpRequest, team: str, registry: str) -> dict[str, Any]:
+    access = get_team(request.user, team)
+    obj = _registry(access.team, registry)
+    collections = obj.collections.select_related("registry").order_by("name")
+    return {**registry_out(obj), "collections": [collection_out(c) for c in collections]}
+
+
+@router.get(
+    "/{team}/registries/{registry}/collections/{collection}",
+    summary="One collection with its linked versions",
+)
+def get_collection(
+    request: HttpRequest, team: str, registry: str, collection: str
+) -> dict[str, Any]:
+    access = get_team(request.user, team)
+    obj = _collection(_registry(access.team, registry), collection)
+    versions = obj.versions.select_related(
+        "collection__registry__team", "source__artifact__project__team", "author"
+    ).order_by("-index")
+    return {**collection_out(obj), "versions": [linked_out(v) for v in versions]}
+
+
+@router.post(
+    "/{team}/registries/{registry}/collections/{collection}/links",
+    response={201: dict},
+    summary="Link an artifact version into a collection (created on first link)",
+)
+def link_version(
+    request: HttpRequest, team: str, registry: str, collection: str, payload: LinkIn
+) -> tuple[int, dict[str, Any]]:
+    access = get_team(request.user, team, need=Role.MEMBER)
+    obj = _registry(access.team, registry)
+    check_names(collection=collection)
+    source = _source(access.team, payload.artifact)
+    try:
+        with transaction.atomic():
+            linked = obj.link(
+                collection,
+                source,
+                aliases=list(dict.fromkeys(payload.aliases)),
+                author=request.user,
+            )
+    except IntegrityError as exc:  # two first links raced to create the collection
+        raise ApiError(409, "conflict", "The collection changed meanwhile; try again.") from exc
+    return 201, linked_out(linked)
+
+
+@router.post(
+    "/{team}/registries/{registry}/collections/{collection}/versions/{version}/aliases",
+    summary="Add an alias to a linked version (moves it within the collection)",
+)
+def add_linked_alias(
+    request: HttpRequest,
+    team: str,
+    registry: str,
+    collection: str,
+    version: str,
+    payload: AliasIn,
+) -> dict[str, Any]:
+    access = get_team(request.user, team, need=Role.MEMBER)
+    obj = _collection(_registry(access.team, registry), collection)
+    check_names(version=version)
+    try:
+        linked = obj.resolve(version)
+    except LinkedVersion.DoesNotExist as exc:
+        raise ApiError(
+            404, "not_found", f"Collection {obj.name} has no version or alias {version}."
+        ) from exc
+    linked.add_alias(payload.alias, request.user)
+    return linked_out(linked)
