@@ -1,3 +1,27 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from projects import views
+
+urlpatterns = [
+    path("t/<slug:slug>/p/<str:project>/", views.project_detail, name="project_detail"),
+    path(
+        "t/<slug:slug>/p/<str:project>/runs/<str:run_id>/", views.run_detail, name="run_detail"
+    ),
+    path(
+        "t/<slug:slug>/p/<str:project>/artifacts/",
+        views.project_artifacts,
+        name="project_artifacts",
+    ),
+    path(
+        "t/<slug:slug>/p/<str:project>/artifacts/<str:name>/",
+        views.artifact_detail,
+        name="artifact_detail",
+    ),
+    path(
+        "t/<slug:slug>/p/<str:project>/artifacts/<str:name>/aliases/",
+        views.artifact_alias,
+        name="artifact_alias",
+    ),
+]

@@ -1,0 +1,123 @@
+"""Project pages: runs (with metric charts) and artifacts (with versions and aliases)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from projects.charts import line_chart
+from projects.forms import AliasForm
+from projects.models import Artifact, Project, Run
+from teams.access import Role, TeamAccess, get_team
+
+RECENT_STEPS = 10
+
+
+def _project(
+    request: HttpRequest, slug: str, name: str, need: str = Role.VIEWER
+) -> tuple[TeamAccess, Project]:
+    access = get_team(request.user, slug, need=need)
+    return access, get_object_or_404(Project, team=access.team, name=name)
+
+
+def _context(
+    access: TeamAccess, project: Project, *crumbs: tuple[str, str | None]
+) -> dict[str, Any]:
+    team = access.team
+    return {
+        "team": team,
+        "access": access,
+        "project": project,
+        "breadcrumbs": [
+            (team.name, team.get_absolute_url()),
+            (project.name, project.get_absolute_url() if crumbs else None),
+            *crumbs,
+        ],
+    }
+
+
+@login_required
+def project_detail(request: HttpRequest, slug: str, project: str) -> HttpResponse:
+    access, proj = _project(request, slug, project)
+    runs = Paginator(proj.runs.select_related("author"), 50).get_page(request.GET.get("page"))
+    artifacts = proj.artifacts.annotate(n_versions=Count("versions"))
+    ctx = _context(access, proj)
+    ctx.update({"tab": "runs", "runs": runs, "artifacts": artifacts})
+    return render(request, "projects/project_detail.html", ctx)
+
+
+@login_required
+def project_artifacts(request: HttpRequest, slug: str, project: str) -> HttpResponse:
+    access, proj = _project(request, slug, project)
+    artifacts = proj.artifacts.annotate(n_versions=Count("versions"))
+    ctx = _context(access, proj, ("Artifacts", None))
+    ctx.update({"tab": "artifacts", "artifacts": artifacts})
+    return render(request, "projects/project_artifacts.html", ctx)
+
+
+@login_required
+def run_detail(request: HttpRequest, slug: str, project: str, run_id: str) -> HttpResponse:
+    access, proj = _project(request, slug, project)
+    run = get_object_or_404(Run.objects.select_related("author"), project=proj, run_id=run_id)
+    charts = []
+    by_step: dict[int, dict[str, float]] = {}
+    for key in run.metric_names():
+        points = run.history(key)
+        charts.append({"key": key, "svg": line_chart(points, title=key), "count": len(points)})
+        for step, value in points[-RECENT_STEPS:]:
+            by_step.setdefault(step, {})[key] = value
+    keys = [c["key"] for c in charts]
+    recent = [
+        (step, [by_step[step].get(k) for k in keys])
+        for step in sorted(by_step)[-RECENT_STEPS:]
+    ]
+    ctx = _context(access, proj, (run.name, None))
+    ctx.update(
+        {"tab": "runs", "run": run, "charts": charts, "metric_keys": keys, "recent": recent}
+    )
+    return render(request, "projects/run_detail.html", ctx)
+
+
+def _artifact_page(
+    request: HttpRequest, access: TeamAccess, artifact: Artifact, form: AliasForm, status: int = 200
+) -> HttpResponse:
+    versions = artifact.versions.select_related("author").prefetch_related("aliases")
+    ctx = _context(access, artifact.project, ("Artifacts", None), (artifact.name, None))
+    ctx["breadcrumbs"][2] = ("Artifacts", _artifacts_url(access, artifact.project))
+    ctx.update({"tab": "artifacts", "artifact": artifact, "versions": versions, "form": form})
+    return render(request, "projects/artifact_detail.html", ctx, status=status)
+
+
+def _artifacts_url(access: TeamAccess, project: Project) -> str:
+    return reverse("project_artifacts", args=[access.team.slug, project.name])
+
+
+@login_required
+def artifact_detail(request: HttpRequest, slug: str, project: str, name: str) -> HttpResponse:
+    access, proj = _project(request, slug, project)
+    artifact = get_object_or_404(Artifact, project=proj, name=name)
+    return _artifact_page(request, access, artifact, AliasForm(artifact=artifact))
+
+
+@login_required
+@require_POST
+def artifact_alias(request: HttpRequest, slug: str, project: str, name: str) -> HttpResponse:
+    access, proj = _project(request, slug, project, need=Role.MEMBER)
+    artifact = get_object_or_404(Artifact, project=proj, name=name)
+    form = AliasForm(request.POST, artifact=artifact)
+    if not form.is_valid():
+        return _artifact_page(request, access, artifact, form, status=400)
+    version, alias = form.cleaned_data["version"], form.cleaned_data["alias"]
+    if version.add_alias(alias, request.user):
+        messages.success(request, f"{alias} now points at {version.version}.")
+    else:
+        messages.info(request, f"{alias} already pointed at {version.version}.")
+    return redirect(artifact.get_absolute_url())
