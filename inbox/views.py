@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
@@ -65,7 +66,7 @@ def _context(request: HttpRequest, access: TeamAccess, **extra: Any) -> dict[str
         crumbs.append((extra["inbox"].name, None))
     else:
         crumbs[-1] = ("Inboxes", None)
-    return {"team": team, "access": access, "breadcrumbs": crumbs, **extra}
+    return {"team": team, "access": access, "tab": "inboxes", "breadcrumbs": crumbs, **extra}
 
 
 def _inbox(request: HttpRequest, slug: str, pk: int) -> tuple[TeamAccess, Inbox]:
@@ -83,7 +84,7 @@ def inbox_list(request: HttpRequest, slug: str) -> HttpResponse:
         )
         messages.success(request, f"Inbox “{inbox.name}” created. Point a webhook at its URL.")
         return redirect(inbox)
-    inboxes = access.team.inboxes.all()
+    inboxes = access.team.inboxes.annotate(n_requests=Count("requests"))
     return render(
         request, "inbox/inbox_list.html", _context(request, access, form=form, inboxes=inboxes)
     )
@@ -97,7 +98,6 @@ def inbox_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     ctx = _context(
         request,
         access,
-        inbox=inbox,
         integrations=candidate_integrations(inbox),
         **_requests_context(inbox),
     )
