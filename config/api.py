@@ -61,13 +61,17 @@ def _finite_float(text: str) -> float:
 
 
 class StrictJSONParser(Parser):
-    """JSON as RFC 8259 says: bare ``NaN`` / ``Infinity`` are refused (they
-    cannot be stored in JSON columns); the history endpoint takes them as strings."""
+    """JSON objects as RFC 8259 says: bare ``NaN`` / ``Infinity`` and numbers too large
+    for a double are refused (JSON columns cannot store them); the history
+    endpoint takes non-finite values as strings."""
 
     def parse_body(self, request: HttpRequest) -> Any:
-        return json.loads(
+        data = json.loads(
             request.body, parse_constant=_reject_constant, parse_float=_finite_float
         )
+        if not isinstance(data, dict):  # every body of this API is an object
+            raise ValueError("the body must be a JSON object")
+        return data
 
 
 api = NinjaAPI(
@@ -146,10 +150,12 @@ def on_forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     codes = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found",
              405: "method_not_allowed", 409: "conflict", 413: "too_large", 429: "rate_limited"}
-    message = str(exc)
+    message, fields = str(exc), None
     if exc.status_code == 400 and message.startswith("Cannot parse request body"):
-        message = "The request body is not valid JSON."
-    return error_response(request, exc.status_code, codes.get(exc.status_code, "error"), message)
+        message = "The request body is not a valid JSON object."
+        fields = {"body": ["Send a JSON object, e.g. {\"name\": \"value\"}."]}
+    code = codes.get(exc.status_code, "error")
+    return error_response(request, exc.status_code, code, message, fields)
 
 
 @api.get("/health", auth=None, tags=["meta"])
