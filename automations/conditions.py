@@ -109,10 +109,10 @@ def _state_check(filter: dict[str, Any], state: str) -> tuple[bool, str]:
     if state in NEVER_FIRING_STATES:
         return False, f"run state '{state}' never fires an automation"
     normalised = STATE_ALIASES.get(state, state)
-    shown = state if normalised == state else f"{state}' (counts as '{normalised}"
+    shown = f"'{state}'" if normalised == state else f"'{state}' (counts as '{normalised}')"
     if normalised in wanted:
-        return True, f"run state '{shown}' is one of {', '.join(wanted)}"
-    return False, f"run state '{shown}' is not one of {', '.join(wanted)}"
+        return True, f"run state {shown} is one of {', '.join(wanted)}"
+    return False, f"run state {shown} is not one of {', '.join(wanted)}"
 
 
 def evaluate(spec_type: str, scope: str, filter: dict[str, Any], data: dict[str, Any]) -> Verdict:
@@ -182,6 +182,8 @@ def history_needed(type: str, filter: dict[str, Any]) -> int:
 
 
 def _mean(values: Sequence[float]) -> float:
+    if any(math.isinf(v) for v in values):
+        return sum(values) / len(values)  # inf, -inf, or NaN when both (fsum would raise)
     return math.fsum(values) / len(values)
 
 
