@@ -1,0 +1,101 @@
+"""Template helpers of the Automations pages: times, status badges, JSON, sort links."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.safestring import SafeString
+from django.utils.timesince import timesince
+
+register = template.Library()
+
+
+@register.filter
+def when(value: datetime | None) -> SafeString | str:
+    """A relative time ("3 minutes ago") with the exact time on hover."""
+    if not value:
+        return "—"
+    now = timezone.now()
+    exact = timezone.localtime(value)
+    if value <= now:
+        words = "just now" if (now - value).total_seconds() < 60 else f"{timesince(value, now)} ago"
+    else:
+        words = f"in {timesince(now, value)}"
+    # timesince puts a non-breaking space between number and unit; keep at most two units.
+    words = words.replace("\xa0", " ")
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        exact.isoformat(),
+        exact.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        words,
+    )
+
+
+@register.filter
+def pretty_json(value: Any) -> str:
+    """JSON indented for reading; escaped by the template like any text."""
+    if value is None:
+        return ""
+    return json.dumps(value, indent=2, sort_keys=False, ensure_ascii=False)
+
+
+@register.inclusion_tag("automations/_status.html")
+def status_badge(status: str | None, label: str = "") -> dict[str, Any]:
+    return {"status": status or "", "label": label or (status or "never run")}
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context: template.Context, **changes: Any) -> str:
+    """The current query string with some parameters replaced (and the page reset)."""
+    request = context["request"]
+    params = request.GET.copy()
+    if "page" not in changes:
+        params.pop("page", None)
+    for key, value in changes.items():
+        if value in (None, ""):
+            params.pop(key, None)
+        else:
+            params[key] = value
+    encoded = params.urlencode()
+    return "?" + encoded if encoded else "?"
+
+
+@register.simple_tag(takes_context=True)
+def sort_link(context: template.Context, key: str, label: str) -> SafeString:
+    """A column header that sorts by ``key``; a second click reverses the order."""
+    current = context["request"].GET.get("sort", "")
+    if current == key:
+        target, arrow, state = "-" + key, " ▲", "ascending"
+    elif current == "-" + key:
+        target, arrow, state = key, " ▼", "descending"
+    else:
+        target, arrow, state = key, "", ""
+    href = query_with(context, sort=target)
+    if state:
+        return format_html('<a href="{}" aria-sort="{}">{}{}</a>', href, state, label, arrow)
+    return format_html('<a href="{}">{}</a>', href, label)
+
+
+@register.filter
+def qs(params: dict[str, Any]) -> str:
+    return urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
+
+@register.filter
+def widget_kind(bound_field: Any) -> str:
+    """``radios``, ``checkboxes``, ``checkbox`` or ``input``: how to label a field."""
+    widget = bound_field.field.widget
+    input_type = getattr(widget, "input_type", "")
+    if getattr(widget, "allow_multiple_selected", False) and input_type == "checkbox":
+        return "checkboxes"
+    if input_type == "radio":
+        return "radios"
+    if input_type == "checkbox":
+        return "checkbox"
+    return "input"
