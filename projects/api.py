@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from ninja import Router
@@ -126,7 +127,7 @@ def _version(artifact: Artifact, version: str) -> ArtifactVersion:
     check_names(version=version)
     try:
         return artifact.resolve(version)
-    except ArtifactVersion.DoesNotExist as exc:
+    except ObjectDoesNotExist as exc:  # no such version, or no such alias
         raise ApiError(
             404, "not_found", f"Artifact {artifact.name} has no version or alias {version}."
         ) from exc

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from ninja import Router
@@ -95,9 +96,9 @@ def _source(team: Team, text: str) -> ArtifactVersion:
     )
     try:
         if artifact is None:
-            raise ArtifactVersion.DoesNotExist
+            raise ArtifactVersion.DoesNotExist  # answered like an unknown version
         return artifact.resolve(match["version"])
-    except ArtifactVersion.DoesNotExist as exc:
+    except ObjectDoesNotExist as exc:
         raise ApiError(404, "not_found", f"No artifact version {text} in this team.") from exc
 
 
@@ -190,7 +191,7 @@ def add_linked_alias(
     check_names(version=version)
     try:
         linked = obj.resolve(version)
-    except LinkedVersion.DoesNotExist as exc:
+    except ObjectDoesNotExist as exc:  # no such version, or no such alias
         raise ApiError(
             404, "not_found", f"Collection {obj.name} has no version or alias {version}."
         ) from exc
