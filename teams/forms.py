@@ -164,20 +164,21 @@ class SlackIntegrationForm(IntegrationForm):
 
 class WebhookIntegrationForm(IntegrationForm):
     secret_fields = ("access_token_secret", "payload_secret")
+    url = forms.URLField(
+        label="URL",
+        max_length=2048,
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"placeholder": "https://…"}),
+        help_text="Beacon POSTs JSON here, signed with the integration's signing secret.",
+    )
 
     class Meta:
         model = Integration
         fields = ["name", "url", "access_token_secret", "payload_secret"]
-        labels = {"url": "URL"}
         help_texts = {
             "access_token_secret": "Sent as “Authorization: Bearer …”; usable as ${ACCESS_TOKEN}.",
             "payload_secret": "Usable as ${NAME} in payloads; signs X-Wandb-Signature.",
         }
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["url"].required = True
-        self.fields["url"].widget = forms.URLInput(attrs={"placeholder": "https://…"})
 
     def save(self, commit: bool = True) -> Integration:
         self.instance.kind = Integration.Kind.WEBHOOK
