@@ -44,6 +44,8 @@ class Event(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     # For each automation of the scope and type: matched or not, and why.
     evaluations = models.JSONField(default=list, blank=True)
+    # A sample event made up to test an automation that has not seen a real one.
+    sample = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -1,0 +1,448 @@
+"""The pipeline after ``emit_event``: match → evaluate → create executions → deliver.
+
+Each link is a named function with a contract:
+
+- :func:`match_automations` — the enabled automations of the event's scope that
+  listen to its type, in one indexed query;
+- :func:`evaluate_event` — each automation's verdict (metric automations slide
+  over the event's new points, reading only the history tail they need);
+- :func:`create_executions` — one Execution per (automation, event), at most
+  once, with the 24-hour rule for metric automations; delivery queued on commit;
+- :func:`deliver_execution` — claim, render, send, record the attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from automations.actions import action_for
+from automations.actions.base import DeliveryResult, EventContext, excerpt
+from automations.conditions import Verdict, evaluate, evaluate_metric, history_needed
+from automations.events import PROJECT, describe, get_spec, source_types_to_specs
+from automations.models import Attempt, Automation, Event, Execution
+from automations.templating import mask_secrets
+
+log = logging.getLogger(__name__)
+
+METRIC_EVENT = "RUN_METRIC"
+FIRE_ONCE_PER = timedelta(hours=24)
+# A worker holds an execution this long; after that the sweep may hand it to another.
+CLAIM_FOR = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Match:
+    automation: Automation
+    verdict: Verdict
+    run_id: str = ""
+
+
+# --- matching and evaluation ----------------------------------------------------
+
+
+def match_automations(event: Event) -> list[Automation]:
+    """Enabled automations of the event's scope whose type listens to ``event.type``.
+
+    One query served by the partial indexes ``automation_match_project`` /
+    ``automation_match_registry``: its cost does not grow with automations of
+    other projects, registries or event types."""
+    types = [str(spec.type) for spec in source_types_to_specs(event.scope_type, event.type)]
+    if not types:
+        return []
+    scoped = (
+        Q(project_id=event.project_id) if event.scope_type == PROJECT
+        else Q(registry_id=event.registry_id)
+    )
+    return list(
+        Automation.objects.filter(scoped, event_type__in=types, enabled=True).order_by("pk")
+    )
+
+
+def metric_tail(run_pk: int, metric: str, before_step: int, count: int) -> list[float]:
+    """The last ``count`` values of ``metric`` before ``before_step`` (oldest first)."""
+    from projects.models import MetricPoint
+
+    if count <= 0:
+        return []
+    points = (
+        MetricPoint.objects.filter(run_id=run_pk, key=metric, step__lt=before_step)
+        .order_by("-step", "-id")
+        .values_list("value", flat=True)[:count]
+    )
+    return [MetricPoint(value=v).as_float for v in reversed(list(points))]
+
+
+def new_points(run_pk: int, metric: str, first: int, last: int) -> list[tuple[int, float]]:
+    """The points of ``metric`` this event logged, in step order."""
+    from projects.models import MetricPoint
+
+    points = (
+        MetricPoint.objects.filter(run_id=run_pk, key=metric, step__gte=first, step__lte=last)
+        .order_by("step", "id")
+        .values_list("step", "value")
+    )
+    return [(step, MetricPoint(value=v).as_float) for step, v in points]
+
+
+def evaluate_metric_event(automation: Automation, event: Event, run_pk: int | None) -> Verdict:
+    """Slide the automation's window over the event's new points; the first match wins."""
+    pre = evaluate(automation.event_type, automation.scope_type, automation.filter, event.data)
+    if not pre.matched:
+        return pre
+    if run_pk is None:
+        return Verdict(False, "the run no longer exists")
+    metric = automation.filter["metric"]
+    first, last = int(event.data["first_step"]), int(event.data["last_step"])
+    needed = history_needed(automation.event_type, automation.filter)
+    window = metric_tail(run_pk, metric, first, needed - 1)
+    verdict = Verdict(False, f"metric '{metric}' has no new values")
+    for step, value in new_points(run_pk, metric, first, last):
+        window = [*window, value][-needed:]
+        verdict = evaluate_metric(automation.event_type, automation.filter, window, step)
+        if verdict.matched:
+            return verdict
+    return verdict
+
+
+def evaluate_event(event: Event, automations: list[Automation]) -> list[Match]:
+    """Every automation's verdict on ``event`` (matched or not, with the reason)."""
+    run_id = str((event.data.get("run") or {}).get("id") or "")
+    run_pk: int | None = None
+    if event.type == METRIC_EVENT and automations:
+        from projects.models import Run
+
+        run_pk = (
+            Run.objects.filter(project_id=event.project_id, run_id=run_id)
+            .values_list("pk", flat=True).first()
+        )
+    matches = []
+    for automation in automations:
+        try:
+            if event.type == METRIC_EVENT:
+                verdict = evaluate_metric_event(automation, event, run_pk)
+            else:
+                verdict = evaluate(
+                    automation.event_type, automation.scope_type, automation.filter, event.data
+                )
+        except (KeyError, ValueError, TypeError) as exc:
+            # A filter saved before a catalog change must not stop the other automations.
+            log.warning("automation %s could not evaluate event %s: %s",
+                        automation.pk, event.pk, exc)
+            verdict = Verdict(False, f"the filter could not be evaluated: {exc}")
+        matches.append(Match(automation, verdict, run_id))
+    return matches
+
+
+# --- executions -------------------------------------------------------------------
+
+
+def already_fired(automation: Automation, run_id: str, now: Any) -> Execution | None:
+    """The execution that fired ``automation`` for ``run_id`` in the last 24 hours."""
+    return (
+        Execution.objects.filter(
+            automation=automation,
+            trigger=Execution.Trigger.EVENT,
+            created_at__gte=now - FIRE_ONCE_PER,
+            match__run_id=run_id,
+        )
+        .exclude(status=Execution.Status.SKIPPED)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def create_executions(event: Event, matches: list[Match]) -> list[Execution]:
+    """One Execution per matched automation and event; delivery queued on commit.
+
+    Idempotent: processing the same event again creates nothing new (the unique
+    constraint ``execution_once_per_event`` decides races). A metric automation
+    that already fired for the run in the last 24 hours gets a ``skipped``
+    execution saying so."""
+    created = []
+    for match in matches:
+        if not match.verdict.matched:
+            continue
+        automation = match.automation
+        status, error = Execution.Status.PENDING, ""
+        now = timezone.now()
+        with transaction.atomic():
+            if get_spec(automation.scope_type, automation.event_type).is_metric_event:
+                # Serialise fire-once decisions of one automation across workers.
+                Automation.objects.select_for_update().filter(pk=automation.pk).first()
+                previous = already_fired(automation, match.run_id, now)
+                if previous is not None:
+                    status = Execution.Status.SKIPPED
+                    error = (
+                        f"already fired for run {match.run_id} at "
+                        f"{previous.created_at.isoformat(timespec='seconds')}; metric "
+                        "automations fire at most once per run per 24 hours"
+                    )
+            try:
+                with transaction.atomic():
+                    execution = Execution.objects.create(
+                        automation=automation,
+                        event=event,
+                        trigger=Execution.Trigger.EVENT,
+                        status=status,
+                        error=error,
+                        match={**match.verdict.as_json(), "run_id": match.run_id},
+                        target=automation.integration.target if status == "pending" else "",
+                        next_attempt_at=now if status == Execution.Status.PENDING else None,
+                        finished_at=now if status == Execution.Status.SKIPPED else None,
+                    )
+            except IntegrityError:
+                continue  # this event was processed before: it already acted
+        created.append(execution)
+        if execution.status == Execution.Status.PENDING:
+            enqueue_delivery_on_commit(execution.pk)
+    return created
+
+
+def enqueue_delivery(execution_id: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task("automations.tasks.deliver", execution_id, task_name=f"deliver-{execution_id}")
+
+
+def enqueue_delivery_on_commit(execution_id: int) -> None:
+    transaction.on_commit(lambda: enqueue_delivery(execution_id))
+
+
+def process(event: Event) -> list[Execution]:
+    """Match, evaluate, record the evaluations, create executions (the whole step 2)."""
+    matches = evaluate_event(event, match_automations(event))
+    evaluations = [
+        {
+            "automation": m.automation.pk,
+            "name": m.automation.name,
+            "matched": m.verdict.matched,
+            "reason": m.verdict.reason,
+        }
+        for m in matches
+    ]
+    with transaction.atomic():
+        Event.objects.filter(pk=event.pk).update(
+            evaluations=evaluations, processed_at=timezone.now()
+        )
+        return create_executions(event, matches)
+
+
+# --- rendering ------------------------------------------------------------------------
+
+
+def event_record(event: Event) -> dict[str, Any]:
+    """The event as ``variables.event_variables`` and the full-event payload expect it."""
+    scope = event.scope
+    return {
+        "id": event.pk,
+        "created_at": event.created_at.isoformat(),
+        "author": event.author_name,
+        "team": event.team.slug,
+        "scope_name": scope.name if scope is not None else "",
+        "url": settings.BEACON_BASE_URL + event.subject_url if event.subject_url else "",
+        "data": event.data,
+    }
+
+
+def describe_happening(event: Event) -> str:
+    """What happened, in words."""
+    data = event.data
+    run = data.get("run") or {}
+    artifact = data.get("artifact") or {}
+    linked = data.get("linked") or {}
+    if event.type == "RUN_STATE":
+        return f"Run {run.get('name', '?')} is now {data.get('state', '?')}"
+    if event.type == METRIC_EVENT:
+        return f"Run {run.get('name', '?')} logged {', '.join(data.get('metrics') or [])}"
+    if event.type == "CREATE_ARTIFACT":
+        return f"New artifact version {artifact.get('ref', event.subject)}"
+    if event.type == "LINK_ARTIFACT":
+        return f"{artifact.get('ref', '?')} linked as {linked.get('ref', event.subject)}"
+    if event.type == "ADD_ARTIFACT_ALIAS":
+        ref = linked.get("ref") if linked else artifact.get("ref")
+        return f"Alias {data.get('alias', '?')} added to {ref or event.subject}"
+    return f"{event.type} {event.subject}"
+
+
+def event_context(execution: Execution) -> EventContext:
+    automation, event = execution.automation, execution.event
+    values = (execution.match or {}).get("values") or {}
+    what = describe_happening(event)
+    if values.get("metric_filter"):
+        what += f": {values.get('metric_filter')} (value {values.get('metric_value')}" \
+                f" at step {values.get('metric_step')})"
+    scope = event.scope
+    where = f"{event.team.slug}/{scope.name}" if scope is not None else event.team.slug
+    where += f" ({event.scope_type})"
+    try:
+        words = describe(automation.scope_type, automation.event_type, automation.filter)
+    except (KeyError, ValueError):
+        words = ""
+    url = settings.BEACON_BASE_URL + event.subject_url if event.subject_url else ""
+    return EventContext(
+        what=what, filter=words, where=where, who=event.author_name, url=url,
+        automation_name=automation.name, event_type=automation.event_type,
+    )
+
+
+def variables_for(execution: Execution) -> dict[str, str]:
+    from automations.variables import event_variables
+
+    automation = execution.automation
+    return event_variables(
+        type=automation.event_type,
+        scope=automation.scope_type,
+        event=event_record(execution.event),
+        automation_name=automation.name,
+        verdict_values=(execution.match or {}).get("values") or {},
+    )
+
+
+def full_event(execution: Execution, variables: dict[str, str]) -> dict[str, Any]:
+    """The webhook body when the payload template is empty: the whole event as JSON."""
+    event, automation = execution.event, execution.automation
+    return {
+        **variables,
+        "automation": {"id": automation.pk, "name": automation.name},
+        "event": {
+            "id": event.pk,
+            "type": automation.event_type,
+            "source": event.type,
+            "created_at": event.created_at.isoformat(),
+            "author": event.author_name,
+            "subject": event.subject,
+            "scope": {"type": event.scope_type, "name": event.scope.name if event.scope else ""},
+            "data": event.data,
+        },
+        "match": {k: v for k, v in (execution.match or {}).items() if k != "matched"},
+    }
+
+
+def build_payload(execution: Execution) -> tuple[Any, dict[str, str]]:
+    """The payload to send (secrets resolved) and the secrets to mask wherever it is kept."""
+    action = action_for(execution.automation.integration)
+    variables = variables_for(execution)
+    payload = action.build(
+        execution.automation.action_config, variables, event_context(execution),
+        full_event(execution, variables),
+    )
+    return payload, action.secrets()
+
+
+# --- delivery -----------------------------------------------------------------------
+
+
+def claim(execution_id: int) -> bool:
+    """Take a pending execution for delivery; False when another worker has it or it is
+    not due. A conditional UPDATE checked by row count, so a duplicate task acts once."""
+    now = timezone.now()
+    due = now + timedelta(seconds=1)  # a retry scheduled for "now" may start a bit early
+    return bool(
+        Execution.objects.filter(pk=execution_id, status=Execution.Status.PENDING)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=due))
+        .update(claimed_until=now + CLAIM_FOR)
+    )
+
+
+def send_once(execution: Execution, *, retry: bool = True) -> DeliveryResult:
+    """Render, send and record one attempt; updates the execution's status.
+
+    Permanent errors and the last allowed attempt fail the execution; other
+    failures leave it pending with ``next_attempt_at`` per
+    ``settings.BEACON_RETRY_SCHEDULE`` (with ``retry=False`` they fail it)."""
+    integration = execution.automation.integration
+    action = action_for(integration)
+    secrets: dict[str, str] = {}
+    try:
+        payload, secrets = build_payload(execution)
+    except Exception as exc:  # a secret that cannot be decrypted, a broken template
+        log.exception("execution %s: the payload could not be built", execution.pk)
+        payload = None
+        result = DeliveryResult(ok=False, error=f"The payload could not be built: {exc}",
+                                permanent=True)
+    else:
+        execution.payload = mask_secrets(payload, secrets.values())
+        result = action.send(payload, webhook_id=execution.webhook_id)
+    return record_attempt(execution, result, secrets, retry=retry)
+
+
+def record_attempt(
+    execution: Execution, result: DeliveryResult, secrets: dict[str, str], *, retry: bool = True
+) -> DeliveryResult:
+    now = timezone.now()
+    hidden = list(secrets.values())
+    number = execution.attempt_count + 1
+    error = mask_secrets(result.error, hidden)
+    Attempt.objects.create(
+        execution=execution,
+        number=number,
+        at=now,
+        ok=result.ok,
+        status_code=result.status,
+        response_excerpt=excerpt(mask_secrets(result.response_excerpt, hidden)),
+        duration_ms=max(0, result.duration_ms),
+        error=error,
+    )
+    schedule = list(settings.BEACON_RETRY_SCHEDULE) or [0]
+    execution.attempt_count = number
+    execution.claimed_until = None
+    execution.target = execution.automation.integration.target
+    if result.ok:
+        execution.status = Execution.Status.FINISHED
+        execution.error = ""
+        execution.next_attempt_at = None
+        execution.finished_at = now
+    elif result.permanent or not retry or number >= len(schedule):
+        execution.status = Execution.Status.FAILED
+        execution.error = error
+        execution.next_attempt_at = None
+        execution.finished_at = now
+    else:
+        execution.error = error
+        execution.next_attempt_at = now + timedelta(seconds=schedule[number])
+    execution.save(update_fields=[
+        "payload", "status", "error", "attempt_count", "next_attempt_at", "claimed_until",
+        "target", "finished_at",
+    ])
+    if execution.status == Execution.Status.PENDING:
+        schedule_retry(execution)
+    return result
+
+
+def schedule_retry(execution: Execution) -> None:
+    """Queue the next attempt at ``next_attempt_at`` (the sweep catches it too)."""
+    from django_q.models import Schedule
+    from django_q.tasks import schedule
+
+    schedule(
+        "automations.tasks.deliver",
+        execution.pk,
+        name=f"retry-{execution.pk}-{execution.attempt_count + 1}",
+        schedule_type=Schedule.ONCE,
+        repeats=1,
+        next_run=execution.next_attempt_at,
+    )
+
+
+def deliver_execution(execution_id: int) -> Execution | None:
+    """Claim and deliver one execution; None when it was not ours to deliver."""
+    if not claim(execution_id):
+        return None
+    execution = Execution.objects.select_related(
+        "automation__integration__access_token_secret",
+        "automation__integration__payload_secret",
+        "automation__integration__webhook_url_secret",
+        "automation__integration__bot_token_secret",
+        "event__team", "event__project", "event__registry",
+    ).get(pk=execution_id)
+    send_once(execution)
+    return execution

@@ -1,0 +1,392 @@
+from __future__ import annotations
+
+import ipaddress
+from datetime import timedelta
+from typing import Any
+from unittest import mock
+
+import pytest
+import requests
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from automations import dispatch, tasks
+from automations.models import Attempt, Event, Execution
+from projects.models import Artifact, Project, Run
+from registries.models import Registry
+from teams.models import Integration, Team
+from tests.support.factories import make_automation, make_webhook
+
+
+@pytest.fixture
+def hook(team: Team) -> Integration:
+    return make_webhook(team)
+
+
+def last_event(type: str) -> Event:
+    return Event.objects.filter(type=type).order_by("-id").first()
+
+
+def fail_run(project: Project, user: Any, name: str = "sweep-1") -> Event:
+    run = Run.start(project, author=user, run_id=name)
+    run.set_state("failed", user)
+    return last_event("RUN_STATE")
+
+
+# --- matching ------------------------------------------------------------------
+
+
+def test_matching_is_one_query_whatever_other_automations_exist(
+    team: Team, project: Project, registry: Registry, hook: Integration, member: Any
+) -> None:
+    mine = make_automation(project, hook, event_type="RUN_STATE", filter={"states": ["failed"]})
+    event = fail_run(project, member)
+    with CaptureQueriesContext(connection) as few:
+        assert dispatch.match_automations(event) == [mine]
+
+    other = Project.objects.create(team=team, name="other")
+    for _ in range(10):
+        make_automation(other, hook, event_type="RUN_STATE", filter={"states": ["failed"]})
+        make_automation(project, hook, event_type="CREATE_ARTIFACT")
+        make_automation(registry, hook, event_type="LINK_ARTIFACT")
+    make_automation(project, hook, event_type="RUN_STATE", filter={"states": ["failed"]},
+                    enabled=False, name="off")
+    with CaptureQueriesContext(connection) as many:
+        assert dispatch.match_automations(event) == [mine]
+
+    assert len(few) == len(many) == 1
+
+
+def test_run_metric_events_match_only_metric_automations(
+    project: Project, hook: Integration, member: Any
+) -> None:
+    threshold = make_automation(project, hook, event_type="RUN_METRIC_THRESHOLD",
+                                filter={"metric": "loss", "threshold": 1.0})
+    zscore = make_automation(project, hook, event_type="RUN_METRIC_ZSCORE",
+                             filter={"metric": "loss"})
+    make_automation(project, hook, event_type="RUN_STATE", filter={"states": ["failed"]})
+    run = Run.start(project, author=member, run_id="r1")
+    run.log_history([(0, {"loss": 0.5})], member)
+
+    assert dispatch.match_automations(last_event("RUN_METRIC")) == [threshold, zscore]
+
+
+# --- processing ------------------------------------------------------------------
+
+
+def test_a_matching_event_creates_one_pending_execution_and_records_why(
+    project: Project, hook: Integration, member: Any
+) -> None:
+    failed = make_automation(project, hook, event_type="RUN_STATE",
+                             filter={"states": ["failed"]}, name="failed")
+    finished = make_automation(project, hook, event_type="RUN_STATE",
+                               filter={"states": ["finished"]}, name="finished")
+    event = fail_run(project, member)
+
+    executions = dispatch.process(event)
+
+    assert [(e.automation, e.status) for e in executions] == [(failed, "pending")]
+    event.refresh_from_db()
+    assert event.processed_at is not None
+    by_name = {e["name"]: e for e in event.evaluations}
+    assert by_name["failed"]["matched"] is True
+    assert by_name["finished"] == {
+        "automation": finished.pk, "name": "finished", "matched": False,
+        "reason": "run state 'failed' is not one of finished",
+    }
+
+
+def test_processing_an_event_twice_creates_one_execution(
+    project: Project, hook: Integration, member: Any
+) -> None:
+    make_automation(project, hook, event_type="RUN_STATE", filter={"states": ["failed"]})
+    event = fail_run(project, member)
+
+    dispatch.process(event)
+    tasks.process_event(event.pk)
+
+    assert Execution.objects.filter(event=event).count() == 1
+
+
+def test_deliveries_are_queued_only_after_commit(
+    project: Project, hook: Integration, member: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    make_automation(project, hook, event_type="RUN_STATE", filter={"states": ["failed"]})
+    event = fail_run(project, member)
+
+    with mock.patch("django_q.tasks.async_task", autospec=True) as async_task:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            [execution] = dispatch.process(event)
+        assert async_task.call_count == 0
+        for callback in callbacks:
+            callback()
+
+    async_task.assert_called_once_with(
+        "automations.tasks.deliver", execution.pk, task_name=f"deliver-{execution.pk}"
+    )
+
+
+def test_a_failed_request_queues_nothing(project: Project, member: Any,
+                                         django_capture_on_commit_callbacks: Any) -> None:
+    from django.db import transaction
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            Run.start(project, author=member, run_id="doomed")
+            raise RuntimeError("the request fails")
+
+    assert callbacks == []
+    assert not Event.objects.filter(subject__endswith="/doomed").exists()
+
+
+def test_metric_threshold_slides_over_new_points_and_first_match_wins(
+    project: Project, hook: Integration, member: Any
+) -> None:
+    make_automation(project, hook, event_type="RUN_METRIC_THRESHOLD",
+                    filter={"metric": "loss", "window": 3, "agg": "avg", "cmp": "gt",
+                            "threshold": 2.0})
+    run = Run.start(project, author=member, run_id="r1")
+    run.log_history([(0, {"loss": 1.0}), (1, {"loss": 1.0})], member)
+    assert dispatch.process(last_event("RUN_METRIC")) == []
+
+    # avg over (1, 1, 5) = 2.33 > 2 at step 2, before the later points.
+    run.log_history([(2, {"loss": 5.0}), (3, {"loss": 9.0}), (4, {"loss": 9.0})], member)
+    [execution] = dispatch.process(last_event("RUN_METRIC"))
+
+    values = execution.match["values"]
+    assert values["metric_step"] == 2
+    assert values["metric_values"] == [1.0, 1.0, 5.0]
+    assert execution.match["run_id"] == "r1"
+
+
+def test_a_nan_loss_fires_a_nonfinite_automation(
+    project: Project, hook: Integration, member: Any
+) -> None:
+    make_automation(project, hook, event_type="RUN_METRIC_THRESHOLD",
+                    filter={"metric": "loss", "window": 1, "agg": "max", "cmp": "nonfinite"})
+    run = Run.start(project, author=member, run_id="r1")
+    run.log_history([(0, {"loss": 0.3}), (1, {"loss": float("nan")})], member)
+
+    [execution] = dispatch.process(last_event("RUN_METRIC"))
+
+    assert execution.match["values"]["metric_value"] == "NaN"
+    assert execution.match["values"]["metric_step"] == 1
+
+
+def test_metric_evaluation_reads_a_bounded_tail_not_the_whole_history(
+    project: Project, hook: Integration, member: Any
+) -> None:
+    make_automation(project, hook, event_type="RUN_METRIC_THRESHOLD",
+                    filter={"metric": "loss", "window": 5, "threshold": 100.0})
+    short = Run.start(project, author=member, run_id="short")
+    long = Run.start(project, author=member, run_id="long")
+    short.log_history([(0, {"loss": 1.0})], member)
+    long.log_history([(s, {"loss": 1.0}) for s in range(3000)], member)
+
+    counts = []
+    for run in (short, long):
+        run.log_history([(5000, {"loss": 1.0})], member)
+        event = last_event("RUN_METRIC")
+        with mock.patch.object(dispatch, "metric_tail", wraps=dispatch.metric_tail) as tail:
+            with CaptureQueriesContext(connection) as queries:
+                dispatch.process(event)
+        counts.append(len(queries))
+        assert tail.call_args.args[3] == 4  # window 5: four values before the new one
+    assert counts[0] == counts[1]
+
+
+def test_metric_automations_fire_once_per_run_per_24_hours(
+    project: Project, hook: Integration, member: Any
+) -> None:
+    automation = make_automation(project, hook, event_type="RUN_METRIC_THRESHOLD",
+                                 filter={"metric": "loss", "window": 1, "threshold": 1.0})
+    run = Run.start(project, author=member, run_id="r1")
+    other = Run.start(project, author=member, run_id="r2")
+
+    run.log_history([(0, {"loss": 5.0})], member)
+    [first] = dispatch.process(last_event("RUN_METRIC"))
+    run.log_history([(1, {"loss": 6.0})], member)
+    [second] = dispatch.process(last_event("RUN_METRIC"))
+    other.log_history([(0, {"loss": 5.0})], member)
+    [third] = dispatch.process(last_event("RUN_METRIC"))
+
+    assert first.status == "pending"
+    assert second.status == "skipped"
+    assert second.error.startswith("already fired for run r1 at ")
+    assert "at most once per run per 24 hours" in second.error
+    assert third.status == "pending"  # each run on its own
+
+    Execution.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(hours=25))
+    run.log_history([(2, {"loss": 7.0})], member)
+    [fourth] = dispatch.process(last_event("RUN_METRIC"))
+    assert fourth.status == "pending"
+    assert automation.executions.count() == 4
+
+
+# --- delivery --------------------------------------------------------------------------
+
+
+def response(status: int, text: str = "ok") -> requests.Response:
+    r = requests.Response()
+    r.status_code = status
+    r._content = text.encode()
+    return r
+
+
+@pytest.fixture
+def public_dns() -> Any:
+    with mock.patch("automations.network.resolve", autospec=True) as resolve:
+        resolve.return_value = [ipaddress.ip_address("93.184.216.34")]
+        yield resolve
+
+
+def pending_execution(project: Project, integration: Integration, member: Any,
+                      config: dict[str, Any] | None = None) -> Execution:
+    make_automation(project, integration, event_type="RUN_STATE",
+                    filter={"states": ["failed"]}, config=config)
+    [execution] = dispatch.process(fail_run(project, member))
+    return execution
+
+
+def test_deliver_sends_records_the_attempt_and_masks_secrets(
+    team: Team, project: Project, member: Any, public_dns: Any
+) -> None:
+    integration = make_webhook(team, access_token="tok-123",
+                               payload_secret=("DEPLOY_KEY", "k3y-value"))
+    execution = pending_execution(project, integration, member, config={
+        "payload": {"text": "${run_name} failed", "key": "${DEPLOY_KEY}"},
+    })
+
+    with mock.patch("automations.actions.webhook.requests.post", autospec=True,
+                    return_value=response(200, "thanks k3y-value")) as post:
+        assert tasks.deliver(execution.pk) == "finished"
+
+    sent = post.call_args.kwargs["data"].decode()
+    assert '"key":"k3y-value"' in sent
+    execution.refresh_from_db()
+    assert execution.status == "finished" and execution.finished_at is not None
+    assert execution.payload == {"text": "sweep-1 failed", "key": "••••••"}
+    [attempt] = execution.attempts.all()
+    assert (attempt.number, attempt.ok, attempt.status_code) == (1, True, 200)
+    assert attempt.response_excerpt == "thanks ••••••"
+
+
+def test_a_task_delivered_twice_acts_once(
+    project: Project, hook: Integration, member: Any, public_dns: Any
+) -> None:
+    execution = pending_execution(project, hook, member)
+
+    with mock.patch("automations.actions.webhook.requests.post", autospec=True,
+                    return_value=response(200)) as post:
+        tasks.deliver(execution.pk)
+        assert tasks.deliver(execution.pk) == "not claimed"
+
+    assert post.call_count == 1
+    assert Attempt.objects.filter(execution=execution).count() == 1
+
+
+def test_a_claimed_execution_is_not_delivered_by_another_worker(
+    project: Project, hook: Integration, member: Any
+) -> None:
+    execution = pending_execution(project, hook, member)
+
+    assert dispatch.claim(execution.pk) is True
+    assert dispatch.claim(execution.pk) is False
+    Execution.objects.filter(pk=execution.pk).update(
+        claimed_until=timezone.now() - timedelta(seconds=1)
+    )
+    assert dispatch.claim(execution.pk) is True  # a stale claim is taken over
+
+
+def test_a_server_error_is_retried_later_and_a_client_error_fails_at_once(
+    project: Project, hook: Integration, member: Any, public_dns: Any
+) -> None:
+    execution = pending_execution(project, hook, member)
+
+    with mock.patch("automations.actions.webhook.requests.post", autospec=True,
+                    return_value=response(503, "busy")), \
+         mock.patch.object(dispatch, "schedule_retry", autospec=True) as retry:
+        tasks.deliver(execution.pk)
+    execution.refresh_from_db()
+    assert execution.status == "pending"
+    assert execution.next_attempt_at > timezone.now() + timedelta(seconds=3)
+    retry.assert_called_once()
+    assert tasks.deliver(execution.pk) == "not claimed"  # not due yet
+
+    Execution.objects.filter(pk=execution.pk).update(next_attempt_at=timezone.now())
+    with mock.patch("automations.actions.webhook.requests.post", autospec=True,
+                    return_value=response(404, "no such hook")):
+        assert tasks.deliver(execution.pk) == "failed"
+    execution.refresh_from_db()
+    assert execution.error == "The receiver answered HTTP 404."
+    assert [a.status_code for a in execution.attempts.all()] == [503, 404]
+
+
+def test_out_of_attempts_fails(
+    project: Project, hook: Integration, member: Any, public_dns: Any, settings: Any
+) -> None:
+    settings.BEACON_RETRY_SCHEDULE = [0]
+    execution = pending_execution(project, hook, member)
+
+    with mock.patch("automations.actions.webhook.requests.post", autospec=True,
+                    side_effect=requests.ConnectionError("refused")):
+        assert tasks.deliver(execution.pk) == "failed"
+    assert "Could not connect" in Execution.objects.get(pk=execution.pk).error
+
+
+def test_sweep_requeues_due_and_stale_work(
+    project: Project, hook: Integration, member: Any
+) -> None:
+    execution = pending_execution(project, hook, member)
+    lost = Event.objects.create(team=project.team, type="RUN_STATE", scope_type="project",
+                                project=project, subject="x", data={},
+                                created_at=timezone.now() - timedelta(minutes=10))
+    Execution.objects.filter(pk=execution.pk).update(
+        next_attempt_at=timezone.now() - timedelta(minutes=1),
+        claimed_until=timezone.now() - timedelta(minutes=1),
+    )
+
+    with mock.patch("django_q.tasks.async_task", autospec=True) as async_task:
+        assert tasks.sweep() == {"deliveries": 1, "events": 1}
+
+    queued = {call.args[:2] for call in async_task.call_args_list}
+    assert queued == {("automations.tasks.deliver", execution.pk),
+                      ("automations.tasks.process_event", lost.pk)}
+
+
+def test_sweep_leaves_fresh_and_claimed_work_alone(
+    project: Project, hook: Integration, member: Any
+) -> None:
+    execution = pending_execution(project, hook, member)
+    Event.objects.update(processed_at=timezone.now())
+    with mock.patch("django_q.tasks.async_task", autospec=True) as async_task:
+        assert tasks.sweep() == {"deliveries": 0, "events": 0}
+        dispatch.claim(execution.pk)
+        Execution.objects.filter(pk=execution.pk).update(
+            next_attempt_at=timezone.now() - timedelta(minutes=1))
+        assert tasks.sweep() == {"deliveries": 0, "events": 0}
+    assert async_task.call_count == 0
+
+
+def test_artifact_events_render_their_variables(
+    project: Project, hook: Integration, member: Any, public_dns: Any
+) -> None:
+    make_automation(project, hook, event_type="ADD_ARTIFACT_ALIAS",
+                    filter={"alias_regex": "^prod"},
+                    config={"payload": {"ref": "${artifact_version_string}", "a": "${alias}",
+                                        "acc": "${artifact_metadata.acc}"}})
+    Artifact.log_version(project, name="model", type="model", digest="d1",
+                         metadata={"acc": 0.9}, aliases=["staging", "production"], author=member)
+    executions = []
+    for event in Event.objects.filter(type="ADD_ARTIFACT_ALIAS").order_by("id"):
+        executions += dispatch.process(event)
+    [execution] = executions
+
+    with mock.patch("automations.actions.webhook.requests.post", autospec=True,
+                    return_value=response(200)):
+        tasks.deliver(execution.pk)
+
+    execution.refresh_from_db()
+    assert execution.payload == {"ref": "acme/mnist/model:v0", "a": "production", "acc": "0.9"}
