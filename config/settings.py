@@ -150,6 +150,8 @@ Q_CLUSTER: dict[str, object] = {
     "catch_up": False,
     "ack_failures": True,
     "label": "Background queue",
+    # django-q2 needs this key when Q_CLUSTER_NAME names another cluster (tests run one each).
+    "ALT_CLUSTERS": {},
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
