@@ -118,8 +118,8 @@ class AutomationForm(forms.Form):
         instance: Automation | None = None,
         **kwargs: Any,
     ) -> None:
-        if instance is not None and not args and "data" not in kwargs:
-            kwargs.setdefault("initial", initial_for(instance))
+        if instance is not None and not args and not kwargs.get("data"):
+            kwargs["initial"] = {**initial_for(instance), **(kwargs.get("initial") or {})}
         super().__init__(*args, **kwargs)
         self.team = team
         self.scope_type = scope_type
@@ -213,9 +213,11 @@ class AutomationForm(forms.Form):
                 severity=data.get("severity") or "INFO",
             )
         else:
-            action.update(integration=data.get("webhook_integration") or "")
-            if data.get("payload") is not None:
-                action["payload"] = data["payload"]
+            # Always sent: on edit the body is merged over the saved automation, and an
+            # emptied payload must replace the old one.
+            action.update(
+                integration=data.get("webhook_integration") or "", payload=data.get("payload")
+            )
         return {
             "name": data.get("name", ""),
             "description": data.get("description", ""),
@@ -226,19 +228,21 @@ class AutomationForm(forms.Form):
         }
 
     def add_validation_errors(self, errors: dict[str, list[str]]) -> None:
-        """Put each of ``validate_automation``'s errors next to its field."""
+        """Put each of ``validate_automation``'s errors next to its field (unless the
+        field already failed its own check)."""
+        pre_existing = set(self.errors)
         for key, messages in errors.items():
             field = self.error_field(key)
             for message in messages:
                 if field is None:
                     self.add_error(None, f"{key}: {message}")
-                elif field in self.errors and message in self.errors[field]:
+                elif field in self.errors and field in pre_existing:
                     continue
                 else:
                     self.add_error(field, message)
 
     def save(self, user: Any) -> Automation | None:
-        """Validate with ``validate_automation`` and save; ``None`` when it found errors."""
+        """Validate (form fields and ``validate_automation``) and save; ``None`` on errors."""
         return save_form(self, user)
 
     def error_field(self, key: str) -> str | None:
@@ -300,9 +304,12 @@ def save_form(form: AutomationForm, user: Any) -> Automation | None:
     """Validate with ``validate_automation`` and save; on errors, put them on the form."""
     from automations.validation import validate_automation
 
+    # Run the domain validation even when a field already failed, so every problem
+    # shows at once; fields that already have an error keep only their first one.
+    form.is_valid()
     cleaned, errors = validate_automation(form.team, form.body(), instance=form.instance)
-    if errors:
-        form.add_validation_errors(errors)
+    form.add_validation_errors(errors)
+    if form.errors:
         return None
     automation = form.instance or Automation(team=form.team, created_by=user)
     for key in MODEL_FIELDS:

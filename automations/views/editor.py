@@ -56,12 +56,11 @@ def edit(request: HttpRequest, page: ScopePage, automation: Automation | None) -
         form = reshown(request, kwargs)
     else:
         form = AutomationForm(request.POST, **kwargs)
-        if form.is_valid():
-            saved = form.save(request.user)
-            if saved is not None:
-                verb = "created" if automation is None else "saved"
-                messages.success(request, f"Automation {saved.name} {verb}.")
-                return HttpResponseRedirect(saved.get_absolute_url())
+        saved = form.save(request.user)
+        if saved is not None:
+            verb = "created" if automation is None else "saved"
+            messages.success(request, f"Automation {saved.name} {verb}.")
+            return HttpResponseRedirect(saved.get_absolute_url())
     return render_form(request, page, form, automation)
 
 

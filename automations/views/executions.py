@@ -62,9 +62,13 @@ def execution_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def execution_redeliver(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    from automations.operations import redeliver
+    from automations.operations import NotRedeliverable, redeliver
 
     _, execution = execution_page(request, slug, pk, need=Role.ADMIN)
-    new = redeliver(execution, request.user)
+    try:
+        new = redeliver(execution, request.user)
+    except NotRedeliverable as exc:
+        messages.error(request, str(exc))
+        return HttpResponseRedirect(execution.get_absolute_url())
     messages.success(request, f"Redelivered as execution #{new.pk}: {new.get_status_display()}.")
     return HttpResponseRedirect(new.get_absolute_url())
