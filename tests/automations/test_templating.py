@@ -218,4 +218,5 @@ def test_masked_values_never_contain_the_secret(value: Any, secret: str) -> None
     masked = mask_secrets(planted, [secret])
     assert all(secret not in text for text in strings_of(masked))
     assert "••••••" in masked[0]
-    assert shape(masked[1]) == shape(value) or isinstance(value, dict)
+    if not any(secret in text for text in strings_of(value)):
+        assert masked[1] == value
