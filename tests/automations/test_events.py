@@ -371,7 +371,7 @@ def test_describe(scope: str, type: str, raw: dict[str, Any], expected: str) -> 
 # --- samples ------------------------------------------------------------------------
 
 
-def test_every_sample_passes_its_default_filter_shape() -> None:
+def test_samples_carry_absolute_links_and_stable_refs() -> None:
     for (scope, type), spec in CATALOG.items():
         data = sample_data(scope, type, team="acme", scope_name="mnist", base_url="http://b:8000/")
         if spec.is_run_event:
