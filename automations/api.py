@@ -141,8 +141,9 @@ def event_out(event: Event, executions: dict[int, Execution]) -> dict[str, Any]:
 
 
 def read_body(request: HttpRequest) -> dict[str, Any]:
-    """An optional JSON object body."""
-    if not request.body.strip():
+    """An optional JSON object body (a bodiless or form POST has none)."""
+    raw = request.body.strip()
+    if not raw or (request.content_type != "application/json" and not raw.startswith(b"{")):
         return {}
     try:
         data = json.loads(request.body)
