@@ -1,0 +1,100 @@
+"""Project, run and artifact pages; adding an alias from the artifact page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib.auth.models import User
+from django.test import Client
+
+from automations.models import Event
+from projects.models import ArtifactAlias
+from tests.pages.conftest import Filled
+
+Clients = Callable[[User | None], Client]
+
+
+def artifact_url(f: Filled) -> str:
+    return f"/t/acme/p/mnist/artifacts/{f.artifact.name}/"
+
+
+def test_project_page_lists_runs_with_state_and_summary_and_artifacts(
+    filled: Filled, viewer: User, client_for: Clients
+) -> None:
+    html = client_for(viewer).get("/t/acme/p/mnist/").content.decode()
+    assert "baseline" in html and "badge-running" in html
+    assert "alice" in html  # the author
+    assert "0.8" in html  # acc's last value in the summary
+    assert "mnist-cnn" in html
+    assert "/t/acme/p/mnist/automations/" in html  # the tab bar
+
+
+def test_run_page_shows_config_tags_and_a_chart_per_metric(
+    filled: Filled, viewer: User, client_for: Clients
+) -> None:
+    html = client_for(viewer).get("/t/acme/p/mnist/runs/run-1/").content.decode()
+    assert html.count('class="linechart"') == 2  # loss and acc
+    assert 'class="nonfinite"' in html  # loss had a NaN
+    assert "NaN" in html  # in the last-values table
+    assert "lr" in html and "cnn" in html
+
+
+def test_artifact_page_shows_versions_newest_first_with_aliases(
+    filled: Filled, viewer: User, client_for: Clients
+) -> None:
+    html = client_for(viewer).get(artifact_url(filled)).content.decode()
+    assert html.index('id="v1"') < html.index('id="v0"')
+    assert '<span class="alias">latest</span>' in html
+    assert "Add an alias" not in html  # viewers read only
+
+
+def test_a_member_adds_an_alias_and_it_moves(
+    filled: Filled, member: User, client_for: Clients
+) -> None:
+    client = client_for(member)
+    response = client.post(
+        artifact_url(filled) + "aliases/", {"version": 1, "alias": "latest"}, follow=True
+    )
+    assert response.status_code == 200
+    assert ArtifactAlias.objects.get(artifact=filled.artifact, alias="latest").version == filled.v1
+    assert "latest now points at v1." in response.content.decode()
+    assert Event.objects.filter(type="ADD_ARTIFACT_ALIAS", author=member).exists()
+
+
+def test_a_bad_alias_is_an_inline_error(
+    filled: Filled, member: User, client_for: Clients
+) -> None:
+    response = client_for(member).post(
+        artifact_url(filled) + "aliases/", {"version": 0, "alias": "v7"}
+    )
+    assert response.status_code == 400
+    assert "looks like a version" in response.content.decode()
+    assert not ArtifactAlias.objects.filter(alias="v7").exists()
+
+
+def test_an_unknown_version_is_an_inline_error(
+    filled: Filled, member: User, client_for: Clients
+) -> None:
+    response = client_for(member).post(
+        artifact_url(filled) + "aliases/", {"version": 42, "alias": "prod"}
+    )
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+
+
+def test_a_viewer_cannot_add_an_alias(filled: Filled, viewer: User, client_for: Clients) -> None:
+    response = client_for(viewer).post(
+        artifact_url(filled) + "aliases/", {"version": 1, "alias": "prod"}
+    )
+    assert response.status_code == 403
+    assert not ArtifactAlias.objects.filter(alias="prod").exists()
+
+
+def test_an_outsider_cannot_add_an_alias(
+    filled: Filled, outsider: User, client_for: Clients
+) -> None:
+    response = client_for(outsider).post(
+        artifact_url(filled) + "aliases/", {"version": 1, "alias": "prod"}
+    )
+    assert response.status_code == 404
+    assert not ArtifactAlias.objects.filter(alias="prod").exists()
