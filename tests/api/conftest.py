@@ -1,0 +1,13 @@
+"""API tests create several users per test; a fast hasher keeps the matrix quick.
+(Passwords play no part in the API, which authenticates with API keys.)"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
