@@ -93,7 +93,10 @@ class AutomationForm(forms.Form):
     message = forms.CharField(
         label="Message", required=False, max_length=10000, widget=forms.Textarea(attrs={"rows": 4})
     )
-    severity = forms.ChoiceField(label="Severity", choices=SEVERITIES, initial="INFO")
+    # Not required: the field is only rendered when the team has a Slack integration.
+    severity = forms.ChoiceField(
+        label="Severity", choices=SEVERITIES, initial="INFO", required=False
+    )
     webhook_integration = forms.ChoiceField(label="Webhook integration", required=False)
     payload = forms.CharField(
         label="JSON payload",
