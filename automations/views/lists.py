@@ -47,7 +47,7 @@ def automation_list(
 ) -> HttpResponse:
     page = scope_page(request, slug, project=project, registry=registry)
     all_automations = page.automations()
-    qs = with_last_execution(all_automations.select_related("integration"))
+    qs = with_last_execution(all_automations.select_related("team", "integration"))
     event = request.GET.get("event", "")
     enabled = request.GET.get("enabled", "")
     q = request.GET.get("q", "").strip()
