@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from projects.chart_marks import automation_marks
 from projects.charts import line_chart
 from projects.forms import AliasForm
 from projects.models import Artifact, Project, Run
@@ -69,9 +70,12 @@ def run_detail(request: HttpRequest, slug: str, project: str, run_id: str) -> Ht
     run = get_object_or_404(Run.objects.select_related("author"), project=proj, run_id=run_id)
     charts = []
     by_step: dict[int, dict[str, float]] = {}
+    marks = automation_marks(run)
     for key in run.metric_names():
         points = run.history(key)
-        charts.append({"key": key, "svg": line_chart(points, title=key), "count": len(points)})
+        mk = marks.get(key, {"thresholds": [], "markers": []})
+        svg = line_chart(points, title=key, thresholds=mk["thresholds"], markers=mk["markers"])
+        charts.append({"key": key, "svg": svg, "count": len(points), **mk})
         for step, value in points[-RECENT_STEPS:]:
             by_step.setdefault(step, {})[key] = value
     keys = [c["key"] for c in charts]

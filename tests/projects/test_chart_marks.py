@@ -118,3 +118,25 @@ def test_a_constant_number_of_queries(
 
     assert len(marks["loss"]["thresholds"]) == 5
     assert len(marks["loss"]["markers"]) == 5
+
+
+def test_the_run_page_draws_thresholds_and_markers_on_the_metric_chart(
+    automate: Any, run: Run, viewer: Any, client: Any
+) -> None:
+    run.log_history([(s, {"loss": 3.0 - s / 10, "acc": s / 10}) for s in range(10)], None)
+    high = automate("loss-high", "RUN_METRIC_THRESHOLD", threshold("loss", "gt", 2.5))
+    fire(high, run, 4)
+    client.force_login(viewer)
+
+    html = client.get(run.get_absolute_url()).content.decode()
+
+    loss_chart = html[html.index('aria-label="loss chart"'):]
+    loss_chart = loss_chart[: loss_chart.index("</svg>")]
+    acc_chart = html[html.index('aria-label="acc chart"'):]
+    acc_chart = acc_chart[: acc_chart.index("</svg>")]
+    assert 'class="threshold"' in loss_chart
+    assert "loss-high: avg(loss, 5) &gt; 2.5" in loss_chart
+    assert 'class="marker"' in loss_chart
+    assert "loss-high fired at step 4" in loss_chart
+    assert 'class="threshold"' not in acc_chart
+    assert 'class="marker"' not in acc_chart
