@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -83,6 +84,7 @@ class IntegrationAdmin(admin.ModelAdmin):
     search_fields = ["name", "team__slug", "url", "channel"]
     # The signing secret stays hidden here too; admins reveal it in Team Settings.
     exclude = ["signing_secret"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     readonly_fields = ["created_at", "updated_at"]
     autocomplete_fields = [
         "team", "webhook_url_secret", "bot_token_secret", "access_token_secret", "payload_secret",

@@ -77,7 +77,8 @@ def test_every_changelist_and_change_page_opens(
 
 def test_django_q_admin_is_reachable(staff: Client) -> None:
     assert staff.get("/admin/django_q/").status_code == 200
-    assert staff.get(reverse("admin:django_q_ormq_changelist")).status_code == 200
+    assert staff.get(reverse("admin:django_q_success_changelist")).status_code == 200
+    assert staff.get(reverse("admin:django_q_schedule_changelist")).status_code == 200
 
 
 def test_a_secret_is_created_in_the_admin_through_a_write_only_field(
