@@ -14,6 +14,7 @@ Each link is a named function with a contract:
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -36,6 +37,9 @@ METRIC_EVENT = "RUN_METRIC"
 FIRE_ONCE_PER = timedelta(hours=24)
 # A worker holds an execution this long; after that the sweep may hand it to another.
 CLAIM_FOR = timedelta(minutes=5)
+# Retries due this soon are made by the same task after a sleep: the scheduler only
+# looks at its schedules every few seconds, too coarse for the first, short delays.
+INLINE_RETRY_LIMIT = 10.0
 
 
 @dataclass(frozen=True)
@@ -413,8 +417,6 @@ def record_attempt(
         "payload", "status", "error", "attempt_count", "next_attempt_at", "claimed_until",
         "target", "finished_at",
     ])
-    if execution.status == Execution.Status.PENDING:
-        schedule_retry(execution)
     return result
 
 
@@ -434,7 +436,10 @@ def schedule_retry(execution: Execution) -> None:
 
 
 def deliver_execution(execution_id: int) -> Execution | None:
-    """Claim and deliver one execution; None when it was not ours to deliver."""
+    """Claim and deliver one execution; None when it was not ours to deliver.
+
+    A retry due within ``INLINE_RETRY_LIMIT`` seconds is made by this task after a
+    short sleep; later ones are scheduled (and the sweep catches any that get lost)."""
     if not claim(execution_id):
         return None
     execution = Execution.objects.select_related(
@@ -444,5 +449,14 @@ def deliver_execution(execution_id: int) -> Execution | None:
         "automation__integration__bot_token_secret",
         "event__team", "event__project", "event__registry",
     ).get(pk=execution_id)
-    send_once(execution)
-    return execution
+    while True:
+        send_once(execution)
+        if execution.status != Execution.Status.PENDING or execution.next_attempt_at is None:
+            return execution
+        delay = (execution.next_attempt_at - timezone.now()).total_seconds()
+        if delay > INLINE_RETRY_LIMIT:
+            schedule_retry(execution)
+            return execution
+        time.sleep(max(0.0, delay))
+        if not claim(execution_id):
+            return execution  # another worker (the sweep's task) took it over

@@ -301,8 +301,9 @@ def test_a_claimed_execution_is_not_delivered_by_another_worker(
 
 
 def test_a_server_error_is_retried_later_and_a_client_error_fails_at_once(
-    project: Project, hook: Integration, member: Any, public_dns: Any
+    project: Project, hook: Integration, member: Any, public_dns: Any, settings: Any
 ) -> None:
+    settings.BEACON_RETRY_SCHEDULE = [0, 60, 300]
     execution = pending_execution(project, hook, member)
 
     with mock.patch("automations.actions.webhook.requests.post", autospec=True,
@@ -311,8 +312,8 @@ def test_a_server_error_is_retried_later_and_a_client_error_fails_at_once(
         tasks.deliver(execution.pk)
     execution.refresh_from_db()
     assert execution.status == "pending"
-    assert execution.next_attempt_at > timezone.now() + timedelta(seconds=3)
-    retry.assert_called_once()
+    assert execution.next_attempt_at > timezone.now() + timedelta(seconds=55)
+    retry.assert_called_once_with(execution)
     assert tasks.deliver(execution.pk) == "not claimed"  # not due yet
 
     Execution.objects.filter(pk=execution.pk).update(next_attempt_at=timezone.now())
@@ -322,6 +323,22 @@ def test_a_server_error_is_retried_later_and_a_client_error_fails_at_once(
     execution.refresh_from_db()
     assert execution.error == "The receiver answered HTTP 404."
     assert [a.status_code for a in execution.attempts.all()] == [503, 404]
+
+
+def test_short_retries_are_made_by_the_same_task(
+    project: Project, hook: Integration, member: Any, public_dns: Any, settings: Any
+) -> None:
+    settings.BEACON_RETRY_SCHEDULE = [0, 0, 0]
+    execution = pending_execution(project, hook, member)
+    answers = [response(500), response(502), response(200)]
+
+    with mock.patch("automations.actions.webhook.requests.post", autospec=True,
+                    side_effect=answers) as post, \
+         mock.patch.object(dispatch, "schedule_retry", autospec=True) as retry:
+        assert tasks.deliver(execution.pk) == "finished"
+
+    assert post.call_count == 3 and retry.call_count == 0
+    assert [a.status_code for a in Attempt.objects.filter(execution=execution)] == [500, 502, 200]
 
 
 def test_out_of_attempts_fails(
