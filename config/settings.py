@@ -33,7 +33,8 @@ ALLOWED_HOSTS = env.list(
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-BEACON_BASE_URL = env.str("BEACON_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+PORT = env.int("PORT", default=8000)
+BEACON_BASE_URL = env.str("BEACON_BASE_URL", default=f"http://127.0.0.1:{PORT}").rstrip("/")
 # Locally (DEBUG) deliveries may reach loopback receivers; in production only public hosts.
 BEACON_ALLOWED_PRIVATE_NETWORKS = env.list(
     "BEACON_ALLOWED_PRIVATE_NETWORKS", default=["127.0.0.0/8", "::1/128"] if DEBUG else []
