@@ -430,7 +430,7 @@ def schedule_retry(execution: Execution) -> None:
         execution.pk,
         name=f"retry-{execution.pk}-{execution.attempt_count + 1}",
         schedule_type=Schedule.ONCE,
-        repeats=1,
+        repeats=-1,  # a ONCE schedule with negative repeats is deleted after it runs
         next_run=execution.next_attempt_at,
     )
 

@@ -407,3 +407,20 @@ def test_artifact_events_render_their_variables(
 
     execution.refresh_from_db()
     assert execution.payload == {"ref": "acme/mnist/model:v0", "a": "production", "acc": "0.9"}
+
+
+def test_a_later_retry_is_scheduled_in_django_q(
+    project: Project, hook: Integration, member: Any
+) -> None:
+    from django_q.models import Schedule
+
+    execution = pending_execution(project, hook, member)
+    execution.next_attempt_at = timezone.now() + timedelta(minutes=5)
+    execution.attempt_count = 1
+
+    dispatch.schedule_retry(execution)
+
+    [scheduled] = Schedule.objects.filter(func="automations.tasks.deliver")
+    assert scheduled.args == f"({execution.pk},)"
+    assert scheduled.schedule_type == Schedule.ONCE and scheduled.repeats == -1
+    assert scheduled.next_run == execution.next_attempt_at
