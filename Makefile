@@ -29,3 +29,6 @@ test: install lint
 
 clean:
 	rm -rf $(VENV) data
+
+bench: install
+	$(BIN)/python benchmarks/matching.py
