@@ -104,15 +104,29 @@ def inbox_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return render(request, "inbox/inbox_detail.html", ctx)
 
 
+def _seen(inbox: Inbox) -> str:
+    """A short fingerprint of the list: the newest request id and the count."""
+    newest = inbox.requests.values_list("id", flat=True).first()
+    return f"{newest or 0}-{inbox.requests.count()}"
+
+
 def _requests_context(inbox: Inbox) -> dict[str, Any]:
     shown = list(inbox.requests.all()[:SHOWN_REQUESTS])
-    return {"inbox": inbox, "received": shown, "total": inbox.requests.count()}
+    return {
+        "inbox": inbox,
+        "received": shown,
+        "total": inbox.requests.count(),
+        "seen": _seen(inbox),
+    }
 
 
 @login_required
 def inbox_requests(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    """The polled partial: newest requests first."""
+    """The polled partial, newest requests first; ``204`` (htmx keeps the page as it
+    is) when nothing arrived or was cleared since the ``seen`` fingerprint."""
     _, inbox = _inbox(request, slug, pk)
+    if request.GET.get("seen") == _seen(inbox):
+        return HttpResponse(status=204)
     return render(request, "inbox/_requests.html", _requests_context(inbox))
 
 

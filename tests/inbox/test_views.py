@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -145,3 +146,25 @@ def test_anonymous_users_are_sent_to_log_in(inbox: Inbox) -> None:
 
     assert resp.status_code == 302
     assert "/login" in resp["Location"]
+
+
+def test_polling_answers_204_until_something_arrives_or_is_cleared(
+    inbox: Inbox, admin: Any
+) -> None:
+    client = logged_in(admin)
+    partial = f"/t/acme/settings/inboxes/{inbox.pk}/requests/"
+    Client().post(inbox.path, "{}", content_type="application/json")
+    first = client.get(partial)
+    seen = re.search(r'\?seen=([0-9-]+)"', first.content.decode()).group(1)
+
+    unchanged = client.get(partial, {"seen": seen})
+    Client().post(inbox.path, '{"n": 2}', content_type="application/json")
+    arrived = client.get(partial, {"seen": seen})
+    inbox.clear()
+    cleared = client.get(partial, {"seen": seen})
+
+    assert unchanged.status_code == 204
+    assert arrived.status_code == 200
+    assert "&quot;n&quot;: 2" in arrived.content.decode()
+    assert cleared.status_code == 200
+    assert "Waiting for requests" in cleared.content.decode()
