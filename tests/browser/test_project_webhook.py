@@ -38,8 +38,11 @@ def test_create_a_webhook_automation_trigger_it_and_read_its_history(
         )
         script = api_as(member)
         script.call("POST", "/teams/acme/projects/mnist/runs", {"id": "run-1"}, expect=201)
-        rows = [{"step": s, "metrics": {"loss": 1.0 - s / 20, "acc": s / 20}} for s in range(15)]
-        rows.append({"step": 15, "metrics": {"loss": 0.9, "acc": 0.6}})
+        # loss spikes above 0.8 once, at step 8: the firing marker lands mid-chart.
+        rows = [
+            {"step": s, "metrics": {"loss": 0.95 if s == 8 else 0.75 - s / 40, "acc": s / 20}}
+            for s in range(16)
+        ]
         script.call("POST", "/teams/acme/projects/mnist/runs/run-1/history", {"rows": rows},
                     expect=202)
         script.call("POST", "/teams/acme/projects/mnist/artifacts",
