@@ -179,3 +179,10 @@ def test_another_teams_integration_does_not_validate(
     )
 
     assert inbox.requests.get().signature == "invalid"
+
+
+def test_the_url_without_its_trailing_slash_also_receives(inbox: Inbox) -> None:
+    resp = Client().post(inbox.path.rstrip("/"), "{}", content_type="application/json")
+
+    assert resp.status_code == 200
+    assert inbox.requests.count() == 1
