@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
@@ -53,6 +54,28 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON; send the string \"{name}\" where numbers allow it")
 
 
+class NulCharacterError(ValueError):
+    """A string holds U+0000, which PostgreSQL text and JSON columns cannot store."""
+
+    message = "Text must not contain NUL (\\u0000) characters."
+
+    def __init__(self) -> None:
+        super().__init__(self.message)
+
+
+_ESCAPED_NUL = re.compile(rb"\\u0000", re.IGNORECASE)
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def _finite_float(text: str) -> float:
     value = float(text)
     if math.isinf(value):
@@ -63,7 +86,8 @@ def _finite_float(text: str) -> float:
 class StrictJSONParser(Parser):
     """JSON objects as RFC 8259 says: bare ``NaN`` / ``Infinity`` and numbers too large
     for a double are refused (JSON columns cannot store them); the history
-    endpoint takes non-finite values as strings."""
+    endpoint takes non-finite values as strings. Strings holding ``\\u0000`` are
+    refused too: PostgreSQL cannot store them."""
 
     def parse_body(self, request: HttpRequest) -> Any:
         data = json.loads(
@@ -71,6 +95,9 @@ class StrictJSONParser(Parser):
         )
         if not isinstance(data, dict):  # every body of this API is an object
             raise ValueError("the body must be a JSON object")
+        # Raw NUL bytes are already invalid JSON; only the escape can bring one in.
+        if _ESCAPED_NUL.search(request.body) and _has_nul(data):
+            raise NulCharacterError
         return data
 
 
@@ -151,7 +178,10 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     codes = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found",
              405: "method_not_allowed", 409: "conflict", 413: "too_large", 429: "rate_limited"}
     message, fields = str(exc), None
-    if exc.status_code == 400 and message.startswith("Cannot parse request body"):
+    if exc.status_code == 400 and isinstance(exc.__cause__, NulCharacterError):
+        message = "The request body is not valid."
+        fields = {"body": [NulCharacterError.message]}
+    elif exc.status_code == 400 and message.startswith("Cannot parse request body"):
         message = "The request body is not a valid JSON object."
         fields = {"body": ["Send a JSON object, e.g. {\"name\": \"value\"}."]}
     code = codes.get(exc.status_code, "error")

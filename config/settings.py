@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_q",
     "encrypted_model_fields",
+    "ninja",  # serves the /api/v1/docs assets itself instead of from a CDN
     "teams",
     "projects",
     "registries",
@@ -76,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "config.middleware.ApiErrorShapeMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
