@@ -140,6 +140,14 @@ class AutomationForm(forms.Form):
         self.fields["webhook_integration"].choices = [("", "Choose…")] + [
             (i.name, f"{i.name} — {i.target}") for i in self.webhook_integrations
         ]
+        # The only integration of a kind is the obvious choice on a new automation.
+        if instance is None:
+            for name, pool in (
+                ("slack_integration", self.slack_integrations),
+                ("webhook_integration", self.webhook_integrations),
+            ):
+                if len(pool) == 1:
+                    self.fields[name].initial = pool[0].name
         self.spec = self.chosen_spec()
         for f in self.spec.fields:
             self.fields[FILTER_PREFIX + f.name] = filter_form_field(f)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 from django.utils.http import urlencode
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 
 register = template.Library()
@@ -99,3 +100,28 @@ def widget_kind(bound_field: Any) -> str:
     if input_type == "checkbox":
         return "checkbox"
     return "input"
+
+
+# What each stored Event.type means, for activity lists (catalog types are listed by label).
+HAPPENINGS = {
+    "RUN_STATE": "Run state changed",
+    "RUN_METRIC": "Metrics logged",
+    "CREATE_ARTIFACT": "Artifact version created",
+    "ADD_ARTIFACT_ALIAS": "Alias added",
+    "LINK_ARTIFACT": "Version linked to registry",
+}
+
+
+@register.filter
+def happening(event_type: str) -> str:
+    """An ``Event.type`` in words ("ADD_ARTIFACT_ALIAS" → "Alias added")."""
+    return HAPPENINGS.get(event_type, event_type.replace("_", " ").capitalize())
+
+
+_TICKS = re.compile(r"`([^`]+)`")
+
+
+@register.filter
+def ticks(text: str) -> SafeString:
+    """Plain text with `backticked` words shown as code; everything else escaped."""
+    return mark_safe(_TICKS.sub(r"<code>\1</code>", escape(text or "")))  # noqa: S308
