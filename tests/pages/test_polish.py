@@ -5,13 +5,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib.auth.models import User
 from django.urls import reverse
 
+from automations.models import Automation, Execution
 from automations.templatetags.automations_tags import happening, ticks
 from projects.models import Artifact, Project
 from teams.models import Integration
-from tests.automations.test_views import client_for, slack, token_secret, webhook  # noqa: F401
+from tests.automations.test_views import (  # noqa: F401  (fixtures)
+    client_for,
+    make_automation,
+    make_execution,
+    slack,
+    token_secret,
+    webhook,
+)
 
 NEW_PROJECT = reverse("automation_new", kwargs={"slug": "acme", "project": "mnist"})
 
@@ -64,3 +74,25 @@ def test_form_labels_have_no_trailing_colon(admin: User) -> None:
     html = client_for(admin).get(reverse("settings_secrets", args=["acme"])).content.decode()
     assert '<label for="id_name">Name</label>' in html
     assert 'aria-describedby="id_name_helptext"' in html and 'id="id_name_helptext"' in html
+
+
+def test_webhook_id_is_shown_for_webhooks_only(
+    admin: User,
+    make_automation: Callable[..., Automation],
+    make_execution: Callable[..., Execution],
+    slack: Integration,
+) -> None:
+    hook = make_execution(make_automation("hook"))
+    note = make_execution(
+        make_automation(
+            "note",
+            action_type=Automation.ActionType.SLACK_NOTIFICATION,
+            integration=slack,
+            action_config={"title": "t", "message": "", "severity": "INFO"},
+        )
+    )
+    client = client_for(admin)
+    hook_html = client.get(reverse("execution_detail", args=["acme", hook.pk])).content.decode()
+    note_html = client.get(reverse("execution_detail", args=["acme", note.pk])).content.decode()
+    assert "Webhook id" in hook_html and hook.webhook_id in hook_html
+    assert "Webhook id" not in note_html and note.webhook_id not in note_html
