@@ -239,6 +239,33 @@ def process(event: Event) -> list[Execution]:
         return create_executions(event, matches)
 
 
+def process_in_order(event: Event) -> list[Execution]:
+    """Process ``event``; metric events of one run are processed in the order they were logged.
+
+    Several workers may pick up a run's metric events at once. Windows slide over
+    the run's history in step order and a metric automation fires once per run per
+    24 hours, so the earlier event must decide first: the run's row is locked and
+    any earlier unprocessed metric events of the run are processed before this one."""
+    if event.type != METRIC_EVENT or event.project_id is None:
+        return process(event)
+    from projects.models import Run
+
+    run_id = str((event.data.get("run") or {}).get("id") or "")
+    created: list[Execution] = []
+    with transaction.atomic():
+        Run.objects.select_for_update().filter(project_id=event.project_id, run_id=run_id).first()
+        pending = Event.objects.filter(
+            project_id=event.project_id,
+            type=METRIC_EVENT,
+            processed_at__isnull=True,
+            pk__lte=event.pk,
+            data__run__id=run_id,
+        ).order_by("pk")
+        for earlier in pending.select_related("team", "project"):
+            created += process(earlier)
+    return created
+
+
 # --- rendering ------------------------------------------------------------------------
 
 

@@ -33,7 +33,7 @@ def process_event(event_id: int) -> int:
     if event is None:
         log.info("event %s is gone", event_id)
         return 0
-    return len(dispatch.process(event))
+    return len(dispatch.process_in_order(event))
 
 
 def deliver(execution_id: int) -> str:

@@ -225,6 +225,34 @@ def test_metric_automations_fire_once_per_run_per_24_hours(
     assert automation.executions.count() == 4
 
 
+def test_a_runs_metric_events_are_processed_in_the_order_they_were_logged(
+    project: Project, hook: Integration, member: Any
+) -> None:
+    # Given a change automation and three history calls whose events are not processed yet
+    automation = make_automation(project, hook, event_type="RUN_METRIC_CHANGE", filter={
+        "metric": "c", "window": 2, "prior_window": 2, "change_type": "relative",
+        "direction": "increase", "amount": 0.5})
+    run = Run.start(project, author=member, run_id="zrun")
+    run.log_history([(s, {"c": 1.0}) for s in range(5)], member)
+    run.log_history([(5, {"c": 3.0})], member)
+    at_step_5 = last_event("RUN_METRIC")
+    run.log_history([(6, {"c": 3.0})], member)
+    at_step_6 = last_event("RUN_METRIC")
+
+    # When a worker picks up the newest event first
+    tasks.process_event(at_step_6.pk)
+
+    # Then the earlier events decided first: step 5 fired, step 6 was skipped
+    fired = automation.executions.get(status="pending")
+    assert fired.event_id == at_step_5.pk
+    assert fired.match["values"]["metric_step"] == 5
+    assert automation.executions.get(event=at_step_6).status == "skipped"
+    assert not Event.objects.filter(type="RUN_METRIC", processed_at__isnull=True).exists()
+    # and processing the earlier event again changes nothing
+    assert tasks.process_event(at_step_5.pk) == 0
+    assert automation.executions.count() == 2
+
+
 # --- delivery --------------------------------------------------------------------------
 
 
