@@ -94,7 +94,10 @@ def _section(data: dict[str, Any], key: str, errors: Errors) -> dict[str, Any]:
 
 def _clean_name(data: dict[str, Any], errors: Errors) -> str:
     name = data.get("name")
-    if not isinstance(name, str) or not name.strip():
+    if name is not None and not isinstance(name, str):
+        errors["name"] = ["Must be a string."]
+        return ""
+    if not name or not name.strip():
         errors["name"] = ["This field is required."]
         return ""
     name = name.strip()
@@ -115,7 +118,10 @@ def _clean_scope(
     if kind not in SCOPES:
         errors["scope.type"] = [f"Choose one of {', '.join(SCOPES)}."]
         return "", None, None
-    if not isinstance(name, str) or not name:
+    if name is not None and not isinstance(name, str):
+        errors["scope.name"] = ["Must be a string."]
+        return kind, None, None
+    if not name:
         errors["scope.name"] = ["This field is required."]
         return kind, None, None
     model = Project if kind == "project" else Registry

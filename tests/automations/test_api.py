@@ -110,6 +110,8 @@ def test_duplicate_names_are_a_conflict(
     [
         ({"name": ""}, "name", "required"),
         ({"name": "bad name!"}, "name", "letters"),
+        ({"name": 1}, "name", "Must be a string"),
+        ({"scope": {"type": "project", "name": 7}}, "scope.name", "Must be a string"),
         ({"scope": {"type": "project", "name": "nope"}}, "scope.name", "No project named 'nope'"),
         ({"scope": {"type": "galaxy", "name": "x"}}, "scope.type", "project, registry"),
         ({"event": {"type": "LINK_ARTIFACT", "filter": {}}}, "event.type", "Available:"),
