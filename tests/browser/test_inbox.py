@@ -45,6 +45,8 @@ def test_a_signed_delivery_shows_as_valid_in_the_inbox(
         # Press Test on the automation; the delivery goes through the queue.
         page.goto(automation.get_absolute_url())
         page.get_by_role("button", name=re.compile("^Test")).first.click()
+        # Leave only once the result is in: navigating earlier can cancel the POST.
+        page.locator(f"#test-result-{automation.pk} .test-result").wait_for(timeout=30_000)
         page.goto(inbox_page)
         # No reload: the list refreshes itself every 2 seconds.
         badge = page.locator(".inbox-request .badge").first
