@@ -108,7 +108,7 @@ HAPPENINGS = {
     "RUN_METRIC": "Metrics logged",
     "CREATE_ARTIFACT": "Artifact version created",
     "ADD_ARTIFACT_ALIAS": "Alias added",
-    "LINK_ARTIFACT": "Version linked to registry",
+    "LINK_ARTIFACT": "Version linked",
 }
 
 

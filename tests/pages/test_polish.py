@@ -54,7 +54,7 @@ def test_event_types_read_as_words_on_the_team_home(admin: User, project: Projec
 
 
 def test_happening_names_unknown_types_readably() -> None:
-    assert happening("LINK_ARTIFACT") == "Version linked to registry"
+    assert happening("LINK_ARTIFACT") == "Version linked"
     assert happening("SOMETHING_NEW") == "Something new"
 
 
