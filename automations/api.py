@@ -88,7 +88,12 @@ def execution_out(execution: Execution) -> dict[str, Any]:
         "redelivery_of": str(execution.redelivery_of_id) if execution.redelivery_of_id else None,
         "event": {
             "id": str(event.pk),
-            "type": event.type,
+            # Metric events are stored once per history call ("RUN_METRIC"); an
+            # execution reports the catalog type its automation reacted to.
+            "type": (
+                execution.automation.event_type if event.type == "RUN_METRIC" else event.type
+            ),
+            "source_type": event.type,
             "subject": event.subject,
             "author": event.author_name,
             "created_at": iso(event.created_at),

@@ -438,3 +438,18 @@ def test_integration_test_reports_a_refused_private_address(
     assert r.status_code == 200
     assert r.json()["ok"] is False and r.json()["status"] is None
     assert "not a public address" in r.json()["error"]
+
+
+def test_a_metric_execution_reports_the_catalog_event_type(
+    viewer_api: Any, project: Project, hook: Integration, member: Any
+) -> None:
+    automation = make_automation(project, hook, event_type="RUN_METRIC_THRESHOLD",
+                                 filter={"metric": "loss", "window": 1, "cmp": "nonfinite"})
+    run = Run.start(project, author=member, run_id="r1")
+    run.log_history([(0, {"loss": float("nan")})], member)
+    dispatch.process(Event.objects.filter(type="RUN_METRIC").latest("id"))
+
+    [execution] = viewer_api.get(f"/teams/acme/automations/{automation.pk}/executions").json()
+
+    assert execution["event"]["type"] == "RUN_METRIC_THRESHOLD"
+    assert execution["event"]["source_type"] == "RUN_METRIC"
