@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
-from ninja import Body, Query, Router, Schema
+from ninja import Body, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from automations.events import CATALOG, SCOPES
@@ -235,7 +235,7 @@ def create_automation(
             )
     except IntegrityError as exc:
         raise duplicate(cleaned["name"]) from exc
-    return 201, automation_out(automation)
+    return Status(201, automation_out(automation))
 
 
 @router.get("/{team}/automations/{id}", summary="One automation")
@@ -272,7 +272,7 @@ def update_automation(
 def delete_automation(request: HttpRequest, team: str, id: str) -> tuple[int, None]:
     access = get_team(request.user, team, need=Role.ADMIN)
     get_automation(access, id).delete()
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/{team}/automations/{id}/executions", summary="Executions, newest first")
@@ -317,7 +317,7 @@ def redeliver_execution(request: HttpRequest, team: str, id: str) -> tuple[int, 
         again = redeliver(execution, request.user)
     except NotRedeliverable as exc:
         raise ApiError(409, "conflict", str(exc)) from exc
-    return 202, execution_out(executions_of(Execution.objects).get(pk=again.pk))
+    return Status(202, execution_out(executions_of(Execution.objects).get(pk=again.pk)))
 
 
 # --- events --------------------------------------------------------------------------------

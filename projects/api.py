@@ -10,7 +10,7 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 
 from automations.subjects import absolute_url
 from config.api import ApiError
@@ -170,7 +170,7 @@ def create_run(
         )
     except IntegrityError as exc:
         raise ApiError(409, "conflict", f"Run {payload.id} already exists in {proj.name}.") from exc
-    return 201, run_out(run)
+    return Status(201, run_out(run))
 
 
 @router.get("/{team}/projects/{project}/runs", summary="List runs, newest first")
@@ -215,7 +215,7 @@ def log_history(
             accepted = locked.log_history(rows, request.user)
         except ValueError as exc:
             raise invalid({"rows": [str(exc)]}) from exc
-    return 202, {"accepted": accepted}
+    return Status(202, {"accepted": accepted})
 
 
 @router.get(
@@ -264,7 +264,7 @@ def log_artifact(
         )
     except ValueError as exc:  # the artifact appeared concurrently with another type
         raise ApiError(409, "conflict", str(exc)) from exc
-    return (201 if created else 200), version_out(version)
+    return Status(201 if created else 200, version_out(version))
 
 
 def _type_conflict(name: str, existing: str, wanted: str) -> ApiError:

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 
 from automations.subjects import absolute_url
 from config.api import ApiError
@@ -123,7 +123,7 @@ def create_registry(
             )
     except IntegrityError as exc:
         raise duplicate from exc
-    return 201, registry_out(registry)
+    return Status(201, registry_out(registry))
 
 
 @router.get("/{team}/registries/{registry}", summary="One registry with its collections")
@@ -171,7 +171,7 @@ def link_version(
             )
     except IntegrityError as exc:  # two first links raced to create the collection
         raise ApiError(409, "conflict", "The collection changed meanwhile; try again.") from exc
-    return 201, linked_out(linked)
+    return Status(201, linked_out(linked))
 
 
 @router.post(

@@ -10,7 +10,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 
 from config.api import ApiError
 from teams.access import Role, get_team
@@ -61,15 +61,15 @@ def put_secret(
     secret = access.team.secrets.filter(name=name).first()
     if secret is not None:
         secret.rotate(payload.value)
-        return 200, secret_out(secret)
+        return Status(200, secret_out(secret))
     try:
         with transaction.atomic():
             secret = Secret.objects.create(team=access.team, name=name, value=payload.value)
     except IntegrityError:  # created concurrently: this request rotates it
         secret = access.team.secrets.get(name=name)
         secret.rotate(payload.value)
-        return 200, secret_out(secret)
-    return 201, secret_out(secret)
+        return Status(200, secret_out(secret))
+    return Status(201, secret_out(secret))
 
 
 @router.delete("/{team}/secrets/{name}", response={204: None}, summary="Delete a secret")
@@ -86,7 +86,7 @@ def delete_secret(request: HttpRequest, team: str, name: str) -> tuple[int, None
         secret.delete()
     except ProtectedError as exc:
         raise _secret_in_use(name, sorted(str(o.name) for o in exc.protected_objects)) from exc
-    return 204, None
+    return Status(204, None)
 
 
 def _secret_in_use(name: str, integrations: list[str]) -> ApiError:
@@ -216,7 +216,7 @@ def create_integration(
     state = payload.model_dump()
     _apply(access.team, integration, state, given)
     _save(integration)
-    return 201, integration_out(integration, signing_secret=True)
+    return Status(201, integration_out(integration, signing_secret=True))
 
 
 @router.get("/{team}/integrations/{name}", summary="One integration (with its signing secret)")
@@ -261,4 +261,4 @@ def delete_integration(request: HttpRequest, team: str, name: str) -> tuple[int,
             f"Integration {name} is used by automation(s) {', '.join(users)}; "
             "change or delete them first.",
         ) from exc
-    return 204, None
+    return Status(204, None)
