@@ -28,6 +28,26 @@ def validate_alias(alias: str) -> None:
         raise ValueError(f"{alias!r} looks like a version; choose another alias.")
 
 
+def move_alias(
+    alias_model: type[models.Model], owner: dict[str, Any], version: models.Model, alias: str
+) -> bool:
+    """Point ``alias`` at ``version`` among one owner's aliases (an artifact's or a
+    collection's), moving it from another version. Call inside a transaction.
+
+    Returns False when the alias already named ``version`` (nothing changed)."""
+    validate_alias(alias)
+    existing = alias_model.objects.select_for_update().filter(**owner, alias=alias).first()
+    if existing is not None and existing.version_id == version.pk:
+        return False
+    if existing is not None:
+        existing.version = version
+        existing.created_at = timezone.now()
+        existing.save(update_fields=["version", "created_at"])
+    else:
+        alias_model.objects.create(**owner, version=version, alias=alias)
+    return True
+
+
 class Project(models.Model):
     team = models.ForeignKey(Team, models.CASCADE, related_name="projects")
     name = models.CharField(max_length=128, validators=[name_validator])
@@ -384,23 +404,9 @@ class ArtifactVersion(models.Model):
 
         Emits ``ADD_ARTIFACT_ALIAS`` unless the alias already named this version.
         Raises ``ValueError`` for a malformed alias."""
-        validate_alias(alias)
         with transaction.atomic():
-            existing = (
-                ArtifactAlias.objects.select_for_update()
-                .filter(artifact_id=self.artifact_id, alias=alias)
-                .first()
-            )
-            if existing is not None and existing.version_id == self.pk:
+            if not move_alias(ArtifactAlias, {"artifact_id": self.artifact_id}, self, alias):
                 return False
-            if existing is not None:
-                existing.version = self
-                existing.created_at = timezone.now()
-                existing.save(update_fields=["version", "created_at"])
-            else:
-                ArtifactAlias.objects.create(
-                    artifact_id=self.artifact_id, version=self, alias=alias
-                )
             from automations.emit import emit_event
             from automations.subjects import version_data
 

@@ -9,7 +9,7 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from projects.models import VERSION_RE, ArtifactVersion, validate_alias
+from projects.models import VERSION_RE, ArtifactVersion, move_alias, validate_alias
 from teams.models import Team, name_validator
 
 
@@ -131,23 +131,9 @@ class LinkedVersion(models.Model):
         """Point ``alias`` at this linked version, moving it within the collection.
 
         Emits ``ADD_ARTIFACT_ALIAS`` (registry scope) unless nothing changed."""
-        validate_alias(alias)
         with transaction.atomic():
-            existing = (
-                LinkedAlias.objects.select_for_update()
-                .filter(collection_id=self.collection_id, alias=alias)
-                .first()
-            )
-            if existing is not None and existing.version_id == self.pk:
+            if not move_alias(LinkedAlias, {"collection_id": self.collection_id}, self, alias):
                 return False
-            if existing is not None:
-                existing.version = self
-                existing.created_at = timezone.now()
-                existing.save(update_fields=["version", "created_at"])
-            else:
-                LinkedAlias.objects.create(
-                    collection_id=self.collection_id, version=self, alias=alias
-                )
             from automations.emit import emit_event
             from automations.subjects import linked_data, version_data
 
