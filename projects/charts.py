@@ -95,9 +95,10 @@ def line_chart(
         f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}"/></g>'
     )
     parts.append(
-        f'<g class="labels" font-size="11" fill="#5b6470" font-family="sans-serif">'
-        f'<text class="y-max" x="{left - 4}" y="{top + 4}" text-anchor="end">{_fmt(y_max)}</text>'
-        f'<text class="y-min" x="{left - 4}" y="{bottom}" text-anchor="end">{_fmt(y_min)}</text>'
+        f'<g class="labels" font-size="14" fill="#5b6470" font-family="sans-serif">'
+        # Inside the plot area, so a larger font (phones, see beacon.css) is never clipped.
+        f'<text class="y-max" x="{left + 4}" y="{top + 10}">{_fmt(y_max)}</text>'
+        f'<text class="y-min" x="{left + 4}" y="{bottom - 4}">{_fmt(y_min)}</text>'
         f'<text class="x-min" x="{left}" y="{height - 8}" text-anchor="start">{x_min}</text>'
         f'<text class="x-max" x="{right}" y="{height - 8}" text-anchor="end">{x_max}</text></g>'
     )
