@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import urllib.request
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -73,3 +75,14 @@ def check_url(url: str) -> None:
             f"Refused to call {parts.hostname} ({address}): it is not a public address. "
             "Add its network to BEACON_ALLOWED_PRIVATE_NETWORKS to allow it."
         )
+
+
+class RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """A urllib handler that never follows a redirect: only the checked URL is called.
+
+    Without it a public host could answer ``302 Location: http://10.0.0.1/`` and
+    urllib would fetch the private address the guard refused. The 30x then
+    surfaces as an ``HTTPError`` carrying the redirect's status."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None

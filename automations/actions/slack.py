@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+import urllib.request
 from typing import Any
 
 from django.conf import settings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook import WebhookClient
+from slack_sdk.webhook import WebhookClient, WebhookResponse
 
 from automations.actions.base import (
     Action,
@@ -17,7 +18,7 @@ from automations.actions.base import (
     excerpt,
     is_permanent_status,
 )
-from automations.network import NetworkRefused, check_url
+from automations.network import NetworkRefused, RefuseRedirects, check_url
 
 SEVERITIES = {
     "INFO": ":information_source: INFO",
@@ -33,6 +34,30 @@ PERMANENT_ERRORS = {
 }
 HEADER_LIMIT = 150
 SECTION_LIMIT = 3000
+
+
+class GuardedWebhookClient(WebhookClient):
+    """slack-sdk's incoming-webhook client, except that redirects are not followed.
+
+    The webhook URL is user input checked by the network guard; the stock client
+    opens it with ``urlopen``, which follows a 30x to any address. This replaces
+    only the one method that opens the URL (retries and error handling stay
+    slack-sdk's), using an opener whose redirect handler refuses."""
+
+    def _perform_http_request_internal(
+        self, url: str, req: urllib.request.Request
+    ) -> WebhookResponse:
+        opener = urllib.request.build_opener(
+            RefuseRedirects(), urllib.request.HTTPSHandler(context=self.ssl)
+        )
+        http_resp = opener.open(req, timeout=self.timeout)
+        charset = http_resp.headers.get_content_charset() or "utf-8"
+        return WebhookResponse(
+            url=url,
+            status_code=http_resp.status,
+            body=http_resp.read().decode(charset),
+            headers=http_resp.headers,
+        )
 
 
 def escape(text: str) -> str:
@@ -155,7 +180,7 @@ class SlackAction(Action):
                 return result(ok=False, permanent=True,
                               error="The Slack integration has neither a webhook URL nor a token.")
             check_url(hook.value)
-            webhook = WebhookClient(hook.value, timeout=timeout)
+            webhook = GuardedWebhookClient(hook.value, timeout=timeout)
             response = webhook.send(text=text, blocks=blocks)
         except NetworkRefused as exc:
             return result(ok=False, permanent=True, error=str(exc))
@@ -173,6 +198,13 @@ class SlackAction(Action):
         body = str(response.body)
         if response.status_code == 200:
             return result(ok=True, status=200, response_excerpt=excerpt(body))
+        if 300 <= response.status_code < 400:
+            return result(
+                ok=False, status=response.status_code, response_excerpt=excerpt(body),
+                permanent=True,
+                error=f"Redirects are not followed (Slack webhook answered HTTP "
+                      f"{response.status_code}).",
+            )
         return result(
             ok=False, status=response.status_code, response_excerpt=excerpt(body),
             error=f"Slack answered HTTP {response.status_code}: {body[:200]}",
