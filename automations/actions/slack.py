@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import urllib.request
 from typing import Any
@@ -32,6 +33,10 @@ PERMANENT_ERRORS = {
     "no_service", "no_team", "team_disabled", "invalid_token", "action_prohibited",
     "posting_to_general_channel_denied", "channel_is_archived", "no_service_id",
 }
+# The incoming-webhook URL is a secret, and slack-sdk logs it at DEBUG level:
+# the client logs here instead, never below INFO, whatever LOG_LEVEL says.
+WEBHOOK_LOGGER = logging.getLogger("beacon.slack.webhook")
+WEBHOOK_LOGGER.setLevel(logging.INFO)
 HEADER_LIMIT = 150
 SECTION_LIMIT = 3000
 
@@ -180,7 +185,7 @@ class SlackAction(Action):
                 return result(ok=False, permanent=True,
                               error="The Slack integration has neither a webhook URL nor a token.")
             check_url(hook.value)
-            webhook = GuardedWebhookClient(hook.value, timeout=timeout)
+            webhook = GuardedWebhookClient(hook.value, timeout=timeout, logger=WEBHOOK_LOGGER)
             response = webhook.send(text=text, blocks=blocks)
         except NetworkRefused as exc:
             return result(ok=False, permanent=True, error=str(exc))

@@ -1,9 +1,11 @@
-"""The real slack-sdk WebhookClient must not follow a redirect: a public incoming-webhook
-URL answering 30x to a private address would otherwise get around the network guard
-(and the private answer would land in the attempt's response excerpt)."""
+"""The Slack incoming-webhook client, driven for real (slack-sdk over loopback).
+
+Its URL is a secret and user input: a redirect must not lead it around the network
+guard, and slack-sdk's debug logging must not write it to a log line."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +14,7 @@ import pytest
 from automations.actions import action_for
 from teams.models import Team
 from tests.support.factories import make_slack
+from tests.support.fake_slack import FakeSlack
 from tests.support.receiver import Receiver, Recorded
 
 
@@ -61,3 +64,18 @@ def test_slack_webhook_redirect_is_not_followed(team: Team, settings: Any,
     assert not result.ok and result.permanent and result.status == 302
     assert "Redirects are not followed" in result.error
     assert "credentials" not in result.response_excerpt
+
+
+def test_slack_webhook_url_is_not_logged_even_at_debug(
+    team: Team, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.BEACON_ALLOWED_PRIVATE_NETWORKS = ["127.0.0.0/8"]
+    caplog.set_level(logging.DEBUG)
+    with FakeSlack() as slack:
+        url = slack.webhook_url("T1/B2/very-secret-path")
+        action = action_for(make_slack(team, webhook_url=url))
+
+        result = action.send({"text": "hi"}, webhook_id="msg_1")
+
+        assert result.ok and len(slack.received()) == 1
+    assert "very-secret-path" not in caplog.text
