@@ -9,10 +9,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from projects.models import Run
 
-METRIC_TYPES = ("RUN_METRIC_THRESHOLD", "RUN_METRIC_CHANGE", "RUN_METRIC_ZSCORE")
 # Comparisons against a number: drawable as a horizontal line ("nonfinite" is not).
 DRAWN_COMPARISONS = frozenset({"gt", "gte", "lt", "lte", "eq", "ne"})
-FIRED_STATUSES = ("finished", "failed", "pending")
 
 
 def _describe(event_type: str, filter: dict[str, Any]) -> str:
@@ -50,13 +48,14 @@ def automation_marks(run: Run) -> dict[str, dict[str, list[tuple[float, str]]]]:
     at which a metric automation fired on this run (executions triggered by an
     event, pending, finished or failed — not skipped), one per step and
     automation. Two queries, however many automations and executions."""
+    from automations.events import METRIC_TYPES, EventType
     from automations.models import Automation, Execution
 
     marks: dict[str, dict[str, list[tuple[float, str]]]] = defaultdict(
         lambda: {"thresholds": [], "markers": []}
     )
     automations = Automation.objects.filter(
-        project_id=run.project_id, event_type="RUN_METRIC_THRESHOLD", enabled=True
+        project_id=run.project_id, event_type=EventType.RUN_METRIC_THRESHOLD, enabled=True
     ).only("name", "event_type", "filter")
     for automation in automations:
         filter = automation.filter or {}
@@ -74,7 +73,8 @@ def automation_marks(run: Run) -> dict[str, dict[str, list[tuple[float, str]]]]:
             event__project_id=run.project_id,
             event__data__run__id=run.run_id,
             trigger=Execution.Trigger.EVENT,
-            status__in=FIRED_STATUSES,
+            # Skipped executions did not fire.
+            status__in=[s for s in Execution.Status if s != Execution.Status.SKIPPED],
         )
         .select_related("automation")
         .only("match", "status", "automation__name", "automation__filter")
