@@ -86,3 +86,38 @@ def test_a_changed_password_is_reset_to_the_printed_one(
     out = seed()
     password = re.search(r"password: (\S+)", out).group(1)  # type: ignore[union-attr]
     assert Client().login(username="demo", password=password)
+
+
+def test_the_demo_automations_deliver_to_the_demo_inbox(
+    db: Any, settings: Any, tmp_path: Path
+) -> None:
+    from automations import dispatch
+    from automations.models import Automation
+    from inbox.models import Inbox
+    from teams.models import Integration
+
+    settings.DATA_DIR = tmp_path
+    settings.BEACON_BASE_URL = "http://127.0.0.1:8123"
+    seed()
+    inbox = Inbox.objects.get(team__slug="demo")
+    hook = Integration.objects.get(team__slug="demo", name="demo-inbox")
+    assert hook.url == inbox.url
+    assert set(Automation.objects.values_list("name", flat=True)) == {
+        "failed-runs-to-inbox", "production-model-to-inbox"}
+    # Seeding itself fired nothing: the automations came after the demo data.
+    assert not Automation.objects.filter(executions__isnull=False).exists()
+
+    # A demo run failing now matches the project automation, rendered with its variables.
+    run = Run.objects.get(run_id="augment-5")
+    user = User.objects.get(username="demo")
+    run.set_state("failed", user)
+    [execution] = dispatch.process(Event.objects.filter(type="RUN_STATE").latest("id"))
+    assert execution.automation.name == "failed-runs-to-inbox"
+    payload, _ = dispatch.build_payload(execution)
+    assert payload["text"] == "Run augmentation is failed in mnist"
+
+    # A server started on another port keeps the integration pointing at the inbox.
+    settings.BEACON_BASE_URL = "http://127.0.0.1:9000"
+    seed()
+    hook.refresh_from_db()
+    assert hook.url == inbox.url and hook.url.startswith("http://127.0.0.1:9000/inbox/")

@@ -13,9 +13,12 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from automations.events import validate_filter
+from automations.models import Automation
+from inbox.models import Inbox
 from projects.models import Artifact, Project, Run
 from registries.models import Registry
-from teams.models import Membership, Team
+from teams.models import Integration, Membership, Team
 
 SLUG = "demo"
 USERNAME = "demo"
@@ -82,8 +85,10 @@ class Command(BaseCommand):
         elif not user.check_password(password):
             user.set_password(password)
             user.save(update_fields=["password"])
-        if Team.objects.filter(slug=SLUG).exists():
+        team = Team.objects.filter(slug=SLUG).first()
+        if team is not None:
             self.stdout.write("Demo team already seeded.")
+            follow_base_url(team)
         else:
             self.seed(user)
             self.stdout.write(self.style.SUCCESS("Seeded demo team 'demo'."))
@@ -136,4 +141,44 @@ class Command(BaseCommand):
         )
         Registry.objects.create(team=team, name="dataset").link(
             "mnist", dataset, aliases=["production"], author=user
+        )
+        seed_automations(team, project, registry, user)
+
+
+INBOX_NAME = "Demo inbox"
+
+
+def seed_automations(team: Team, project: Project, registry: Registry, user: Any) -> None:
+    """Two working automations that deliver to a request inbox on this Beacon, so a
+    new user sees deliveries (signed, in the inbox and in history) at once."""
+    inbox = Inbox.objects.create(team=team, name=INBOX_NAME, created_by=user)
+    hook = Integration.objects.create(
+        team=team, kind=Integration.Kind.WEBHOOK, name="demo-inbox", url=inbox.url
+    )
+    Automation.objects.create(
+        team=team, name="failed-runs-to-inbox", scope_type="project", project=project,
+        description="Posts to the demo inbox when an mnist run fails or crashes.",
+        event_type="RUN_STATE", filter=validate_filter("project", "RUN_STATE", {
+            "states": ["failed"]}),
+        action_type=Automation.ActionType.WEBHOOK, integration=hook, created_by=user,
+        action_config={"payload": {
+            "text": "Run ${run_name} is ${run_status} in ${project_name}",
+            "run": "${run_url}", "by": "${event_author}"}},
+    )
+    Automation.objects.create(
+        team=team, name="production-model-to-inbox", scope_type="registry", registry=registry,
+        description="Posts to the demo inbox when a model version is promoted to production.",
+        event_type="ADD_ARTIFACT_ALIAS", filter=validate_filter("registry", "ADD_ARTIFACT_ALIAS", {
+            "alias_regex": "^production$"}),
+        action_type=Automation.ActionType.WEBHOOK, integration=hook, created_by=user,
+        action_config={"payload": {}},
+    )
+
+
+def follow_base_url(team: Team) -> None:
+    """Keep the demo integration pointing at the inbox when PORT / BEACON_BASE_URL change."""
+    inbox = Inbox.objects.filter(team=team, name=INBOX_NAME).first()
+    if inbox is not None:
+        Integration.objects.filter(team=team, name="demo-inbox").exclude(url=inbox.url).update(
+            url=inbox.url
         )
