@@ -5,17 +5,31 @@ multicast, reserved or unspecified address is refused, unless the address lies
 in one of ``settings.BEACON_ALLOWED_PRIVATE_NETWORKS`` (CIDRs). Every address
 the host resolves to must pass, so a name cannot smuggle one private address
 among public ones.
+
+Checking the name before the request is not enough: the HTTP client resolves it
+again when it connects, and a rebinding name (zero TTL) can answer a public
+address to the check and a private one to the client. So the clients built here
+(:func:`guarded_session` for requests, :func:`guarded_opener` for urllib) also
+check the address of the socket they actually connected, before a byte of the
+request is sent. They connect directly: proxies from the environment are not
+used, since behind a proxy the guard could not see the real destination.
 """
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
+import os
 import socket
 import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
 from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -69,12 +83,93 @@ def check_url(url: str) -> None:
         raise NetworkRefused(f"The URL's port is not valid: {exc}.") from exc
     allowed = allowed_networks()
     for address in resolve(parts.hostname, port):
-        if is_public(address) or any(address in net for net in allowed):
-            continue
+        if not is_allowed(address, allowed):
+            raise NetworkRefused(
+                f"Refused to call {parts.hostname} ({address}): it is not a public address. "
+                "Add its network to BEACON_ALLOWED_PRIVATE_NETWORKS to allow it."
+            )
+
+
+def is_allowed(address: IPAddress, allowed: list[IPNetwork]) -> bool:
+    return is_public(address) or any(address in net for net in allowed)
+
+
+def check_peer(host: str, sock: socket.socket) -> None:
+    """Raise ``NetworkRefused`` unless the socket is connected to an allowed address.
+
+    The caller closes the socket and sends nothing when this raises."""
+    peer = str(sock.getpeername()[0]).split("%", 1)[0]
+    address = ipaddress.ip_address(peer)
+    if not is_allowed(address, allowed_networks()):
         raise NetworkRefused(
-            f"Refused to call {parts.hostname} ({address}): it is not a public address. "
-            "Add its network to BEACON_ALLOWED_PRIVATE_NETWORKS to allow it."
+            f"Refused to call {host}: the connection went to {address}, which is not a "
+            "public address (the name resolved differently when connecting than when it "
+            "was checked). Add its network to BEACON_ALLOWED_PRIVATE_NETWORKS to allow it."
         )
+
+
+def checked_socket(host: str, sock: socket.socket) -> socket.socket:
+    """``sock`` if its peer is allowed; otherwise it is closed and ``NetworkRefused`` raised."""
+    try:
+        check_peer(host, sock)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+# --- requests (webhooks) ----------------------------------------------------------------
+
+
+class GuardedHTTPConnection(HTTPConnection):
+    """urllib3's connection, checking the peer address right after the TCP connect."""
+
+    def _new_conn(self) -> socket.socket:
+        return checked_socket(self.host, super()._new_conn())
+
+
+class GuardedHTTPSConnection(HTTPSConnection):
+    """The TLS variant: the peer is checked before the handshake; the certificate
+    and SNI still use the URL's hostname."""
+
+    def _new_conn(self) -> socket.socket:
+        return checked_socket(self.host, super()._new_conn())
+
+
+class GuardedHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = GuardedHTTPConnection
+
+
+class GuardedHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = GuardedHTTPSConnection
+
+
+class GuardedAdapter(HTTPAdapter):
+    """A requests adapter whose connection pools check every connection's peer."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": GuardedHTTPConnectionPool,
+            "https": GuardedHTTPSConnectionPool,
+        }
+
+
+def guarded_session() -> requests.Session:
+    """A requests session that connects directly and only to allowed addresses.
+
+    The environment is not trusted for proxies or ``.netrc`` credentials (a user's
+    URL must not receive them); a CA bundle named by ``REQUESTS_CA_BUNDLE`` or
+    ``CURL_CA_BUNDLE`` is still used for verification."""
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get(
+        "CURL_CA_BUNDLE"
+    ) or True
+    adapter = GuardedAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 class RefuseRedirects(urllib.request.HTTPRedirectHandler):
@@ -86,3 +181,45 @@ class RefuseRedirects(urllib.request.HTTPRedirectHandler):
 
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None
+
+
+# --- urllib (Slack incoming webhooks) ---------------------------------------------------
+
+
+class PeerCheckedHTTPConnection(http.client.HTTPConnection):
+    """http.client's connection, checking the peer address right after connecting."""
+
+    def connect(self) -> None:
+        super().connect()
+        try:
+            check_peer(self.host, self.sock)
+        except BaseException:
+            self.close()
+            raise
+
+
+class PeerCheckedHTTPSConnection(http.client.HTTPSConnection, PeerCheckedHTTPConnection):
+    """``HTTPSConnection.connect`` calls ``super().connect()`` (the TCP connect, here
+    checked) before wrapping the socket, so the peer is refused before the handshake;
+    the certificate and SNI still use the URL's hostname."""
+
+
+class PeerCheckedHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req: urllib.request.Request) -> Any:
+        return self.do_open(PeerCheckedHTTPConnection, req)
+
+
+class PeerCheckedHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req: urllib.request.Request) -> Any:
+        return self.do_open(PeerCheckedHTTPSConnection, req, context=self._context)
+
+
+def guarded_opener(context: Any = None) -> urllib.request.OpenerDirector:
+    """A urllib opener that follows no redirect, uses no proxy and connects only to
+    allowed addresses (``context`` is the TLS context for https)."""
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler({}),
+        RefuseRedirects(),
+        PeerCheckedHTTPHandler(),
+        PeerCheckedHTTPSHandler(context=context),
+    )

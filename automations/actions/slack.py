@@ -19,7 +19,7 @@ from automations.actions.base import (
     excerpt,
     is_permanent_status,
 )
-from automations.network import NetworkRefused, RefuseRedirects, check_url
+from automations.network import NetworkRefused, check_url, guarded_opener
 
 SEVERITIES = {
     "INFO": ":information_source: INFO",
@@ -42,19 +42,19 @@ SECTION_LIMIT = 3000
 
 
 class GuardedWebhookClient(WebhookClient):
-    """slack-sdk's incoming-webhook client, except that redirects are not followed.
+    """slack-sdk's incoming-webhook client, held to the network guard.
 
     The webhook URL is user input checked by the network guard; the stock client
-    opens it with ``urlopen``, which follows a 30x to any address. This replaces
-    only the one method that opens the URL (retries and error handling stay
-    slack-sdk's), using an opener whose redirect handler refuses."""
+    opens it with ``urlopen``, which follows a 30x to any address and resolves the
+    host again when connecting (DNS rebinding). This replaces only the one method
+    that opens the URL (retries and error handling stay slack-sdk's), using the
+    guard's opener: no redirects, no proxy, and the connected peer address checked
+    before the request is sent (``NetworkRefused`` otherwise)."""
 
     def _perform_http_request_internal(
         self, url: str, req: urllib.request.Request
     ) -> WebhookResponse:
-        opener = urllib.request.build_opener(
-            RefuseRedirects(), urllib.request.HTTPSHandler(context=self.ssl)
-        )
+        opener = guarded_opener(context=self.ssl)
         http_resp = opener.open(req, timeout=self.timeout)
         charset = http_resp.headers.get_content_charset() or "utf-8"
         return WebhookResponse(
@@ -172,6 +172,8 @@ class SlackAction(Action):
         bot = self.integration.bot_token_secret
         try:
             if bot is not None:
+                # SLACK_API_URL is operator configuration, trusted: it is checked
+                # before the call as ever, but its connection is not peer-checked.
                 check_url(settings.SLACK_API_URL)
                 client = WebClient(token=bot.value, base_url=settings.SLACK_API_URL,
                                    timeout=timeout)

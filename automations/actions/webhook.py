@@ -16,7 +16,7 @@ from automations.actions.base import (
     excerpt,
     is_permanent_status,
 )
-from automations.network import NetworkRefused, check_url
+from automations.network import NetworkRefused, check_url, guarded_session
 from automations.signing import standard_headers, wandb_signature
 
 USER_AGENT = "Beacon-Webhooks/1"
@@ -90,16 +90,19 @@ class WebhookAction(Action):
         except OSError as exc:
             return result(ok=False, error=str(exc))
         try:
-            response = requests.post(
-                url,
-                data=body.encode(),
-                headers=self.headers(body, webhook_id),
-                timeout=(
-                    settings.BEACON_WEBHOOK_CONNECT_TIMEOUT,
-                    settings.BEACON_WEBHOOK_READ_TIMEOUT,
-                ),
-                allow_redirects=False,
-            )
+            with guarded_session() as session:
+                response = session.post(
+                    url,
+                    data=body.encode(),
+                    headers=self.headers(body, webhook_id),
+                    timeout=(
+                        settings.BEACON_WEBHOOK_CONNECT_TIMEOUT,
+                        settings.BEACON_WEBHOOK_READ_TIMEOUT,
+                    ),
+                    allow_redirects=False,
+                )
+        except NetworkRefused as exc:  # the connection reached a forbidden address
+            return result(ok=False, error=str(exc), permanent=True)
         except requests.Timeout as exc:
             return result(ok=False, error=f"Timed out: {exc}")
         except requests.RequestException as exc:

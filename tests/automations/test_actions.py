@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+from collections.abc import Iterator
 from typing import Any
 from unittest import mock
 
@@ -19,8 +20,10 @@ from automations.actions import ACTIONS, action_for
 from automations.actions.base import EventContext
 from automations.actions.slack import SlackAction, build_message
 from automations.actions.webhook import WebhookAction
+from automations.network import GuardedAdapter
 from teams.models import Team
 from tests.support.factories import make_slack, make_webhook
+from tests.support.receiver import Receiver
 
 CONTEXT = EventContext(
     what="Run sweep-1 is now failed", filter="run state is failed", where="acme/mnist (project)",
@@ -60,13 +63,16 @@ def test_webhook_posts_signed_json_with_all_headers(team: Team, public_dns: Any,
                                payload_secret=("DEPLOY_KEY", "pay-secret"))
     action = action_for(integration)
 
-    with mock.patch("automations.actions.webhook.requests.post", autospec=True,
+    with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
                     return_value=response(204)) as post:
         result = action.send({"text": "héllo", "n": 1}, webhook_id="msg_fixed")
 
     assert result.ok and result.status == 204 and not result.error
-    (url,), kw = post.call_args
+    (session, url), kw = post.call_args
     assert url == "https://hooks.example.com/beacon"
+    assert isinstance(session.get_adapter(url), GuardedAdapter)
+    assert isinstance(session.get_adapter("http://x/"), GuardedAdapter)
+    assert session.trust_env is False
     body = kw["data"].decode()
     headers = kw["headers"]
     assert json.loads(body) == {"text": "héllo", "n": 1}
@@ -83,7 +89,7 @@ def test_webhook_posts_signed_json_with_all_headers(team: Team, public_dns: Any,
 def test_webhook_without_secrets_sends_no_optional_headers(team: Team, public_dns: Any) -> None:
     action = action_for(make_webhook(team))
 
-    with mock.patch("automations.actions.webhook.requests.post", autospec=True,
+    with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
                     return_value=response(200)) as post:
         action.send({}, webhook_id="msg_1")
 
@@ -101,7 +107,7 @@ def test_webhook_failures_say_whether_retrying_helps(
     team: Team, public_dns: Any, status: int, permanent: bool
 ) -> None:
     action = action_for(make_webhook(team))
-    with mock.patch("automations.actions.webhook.requests.post", autospec=True,
+    with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
                     return_value=response(status, "x" * 5000, {"Location": "https://x"})):
         result = action.send({}, webhook_id="msg_1")
 
@@ -112,7 +118,8 @@ def test_webhook_failures_say_whether_retrying_helps(
 @pytest.mark.parametrize("exc", [requests.ConnectTimeout("slow"), requests.ConnectionError("no")])
 def test_webhook_network_errors_are_transient(team: Team, public_dns: Any, exc: Exception) -> None:
     action = action_for(make_webhook(team))
-    with mock.patch("automations.actions.webhook.requests.post", autospec=True, side_effect=exc):
+    with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
+                    side_effect=exc):
         result = action.send({}, webhook_id="msg_1")
 
     assert not result.ok and result.status is None and not result.permanent
@@ -124,7 +131,7 @@ def test_webhook_to_a_private_address_is_refused_without_sending(team: Team,
     settings.BEACON_ALLOWED_PRIVATE_NETWORKS = []
     action = action_for(make_webhook(team, "http://169.254.169.254/latest/meta-data"))
 
-    with mock.patch("automations.actions.webhook.requests.post", autospec=True) as post:
+    with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True) as post:
         result = action.send({}, webhook_id="msg_1")
 
     assert post.call_count == 0
@@ -271,3 +278,62 @@ def test_slack_to_a_private_webhook_url_is_refused(team: Team, settings: Any) ->
     result = action.send({"text": "x"}, webhook_id="msg_1")
 
     assert not result.ok and result.permanent and "not a public address" in result.error
+
+
+# --- the connection itself is checked (DNS rebinding) ------------------------------------
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as server:
+        yield server
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_webhook_rebound_to_loopback_is_refused_when_connecting(
+    team: Team, settings: Any, public_dns: Any, receiver: Receiver, scheme: str
+) -> None:
+    # The check resolves the name to a public address; the connection reaches 127.0.0.1.
+    settings.BEACON_ALLOWED_PRIVATE_NETWORKS = []
+    url = receiver.url("/hook").replace("http://", f"{scheme}://")
+    action = action_for(make_webhook(team, url))
+
+    result = action.send({"n": 1}, webhook_id="msg_1")
+
+    assert public_dns.call_count == 1
+    assert receiver.received() == []
+    assert not result.ok and result.permanent and result.status is None
+    assert "the connection went to 127.0.0.1" in result.error
+    assert "not a public address" in result.error
+    assert "BEACON_ALLOWED_PRIVATE_NETWORKS" in result.error
+
+
+def test_webhook_to_an_allowed_loopback_receiver_is_delivered(
+    team: Team, settings: Any, receiver: Receiver
+) -> None:
+    settings.BEACON_ALLOWED_PRIVATE_NETWORKS = ["127.0.0.0/8"]
+    action = action_for(make_webhook(team, receiver.url("/hook")))
+
+    result = action.send({"n": 1}, webhook_id="msg_1")
+
+    assert result.ok and result.status == 200, result.error
+    [request] = receiver.received()
+    assert request.path == "/hook" and request.json() == {"n": 1}
+    assert request.headers["webhook-id"] == "msg_1"
+
+
+def test_webhook_ignores_proxy_settings(team: Team, settings: Any, receiver: Receiver,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Behind a proxy the guard could not see the real destination: connect directly.
+    settings.BEACON_ALLOWED_PRIVATE_NETWORKS = ["127.0.0.0/8"]
+    with Receiver() as proxy:
+        for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
+            monkeypatch.setenv(name, proxy.url("/"))
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        action = action_for(make_webhook(team, receiver.url("/hook")))
+
+        result = action.send({"n": 1}, webhook_id="msg_1")
+
+        assert result.ok, result.error
+        assert len(receiver.received()) == 1 and proxy.received() == []

@@ -1,13 +1,16 @@
 """The Slack incoming-webhook client, driven for real (slack-sdk over loopback).
 
-Its URL is a secret and user input: a redirect must not lead it around the network
+Its URL is a secret and user input: a redirect, a proxy or a name that resolves
+differently when connecting (DNS rebinding) must not lead it around the network
 guard, and slack-sdk's debug logging must not write it to a log line."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -79,3 +82,58 @@ def test_slack_webhook_url_is_not_logged_even_at_debug(
 
         assert result.ok and len(slack.received()) == 1
     assert "very-secret-path" not in caplog.text
+
+
+@pytest.fixture
+def public_dns() -> Iterator[Any]:
+    with mock.patch("automations.network.resolve", autospec=True) as resolve:
+        resolve.return_value = [ipaddress.ip_address("93.184.216.34")]
+        yield resolve
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_slack_webhook_rebound_to_loopback_is_refused_when_connecting(
+    team: Team, settings: Any, public_dns: Any, scheme: str
+) -> None:
+    # The check resolves the name to a public address; the connection reaches 127.0.0.1.
+    settings.BEACON_ALLOWED_PRIVATE_NETWORKS = []
+    with FakeSlack() as slack:
+        url = slack.webhook_url("T1/B2/X3").replace("http://", f"{scheme}://")
+        action = action_for(make_slack(team, webhook_url=url))
+
+        result = action.send({"text": "hi"}, webhook_id="msg_1")
+
+        assert slack.received() == []
+    assert public_dns.call_count == 1
+    assert not result.ok and result.permanent and result.status is None
+    assert "the connection went to 127.0.0.1" in result.error
+    assert "not a public address" in result.error
+
+
+def test_slack_webhook_to_an_allowed_loopback_is_delivered(team: Team, settings: Any) -> None:
+    settings.BEACON_ALLOWED_PRIVATE_NETWORKS = ["127.0.0.0/8"]
+    with FakeSlack() as slack:
+        action = action_for(make_slack(team, webhook_url=slack.webhook_url("T1/B2/X3")))
+
+        result = action.send({"text": "hi"}, webhook_id="msg_1")
+
+        assert result.ok and result.status == 200, result.error
+        [request] = slack.received()
+    assert request.path == "/services/T1/B2/X3" and request.json()["text"] == "hi"
+
+
+def test_slack_webhook_ignores_proxy_settings(team: Team, settings: Any,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # Behind a proxy the guard could not see the real destination: connect directly.
+    settings.BEACON_ALLOWED_PRIVATE_NETWORKS = ["127.0.0.0/8"]
+    with FakeSlack() as slack, Receiver() as proxy:
+        for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"):
+            monkeypatch.setenv(name, proxy.url("/"))
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        action = action_for(make_slack(team, webhook_url=slack.webhook_url("T1/B2/X3")))
+
+        result = action.send({"text": "hi"}, webhook_id="msg_1")
+
+        assert result.ok, result.error
+        assert len(slack.received()) == 1 and proxy.received() == []
