@@ -1,13 +1,23 @@
 from __future__ import annotations
 
 import socket
+import urllib.request
+from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.test import override_settings
 
 from automations import network
-from automations.network import NetworkRefused, check_url
+from automations.network import (
+    NetworkRefused,
+    check_peer,
+    check_url,
+    guarded_opener,
+    guarded_session,
+)
+from tests.support.receiver import Receiver
 
 
 def fake_getaddrinfo(*addresses: str) -> Any:
@@ -74,3 +84,84 @@ def test_unresolvable_hosts_are_a_transient_os_error(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(network.socket, "getaddrinfo", fail)
     with pytest.raises(OSError, match="Cannot resolve"):
         check_url("https://nowhere.invalid/x")
+
+
+# --- the connected peer (DNS rebinding) -------------------------------------------------
+
+
+class Rebinding:
+    """``getaddrinfo`` of a zero-TTL name: a public address first, loopback afterwards."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, host: str, port: int, *args: Any, **kw: Any) -> list[Any]:
+        self.calls += 1
+        address = "93.184.216.34" if self.calls == 1 else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as server:
+        yield server
+
+
+@override_settings(BEACON_ALLOWED_PRIVATE_NETWORKS=[])
+def test_requests_session_refuses_a_name_rebound_to_loopback(
+    monkeypatch: pytest.MonkeyPatch, receiver: Receiver
+) -> None:
+    rebinding = Rebinding()
+    monkeypatch.setattr(network.socket, "getaddrinfo", rebinding)
+    url = f"http://rebind.example:{receiver.port}/hook"
+    check_url(url)
+
+    with guarded_session() as session, pytest.raises(NetworkRefused,
+                                                     match="connection went to 127.0.0.1"):
+        session.post(url, data=b"{}", timeout=5, allow_redirects=False)
+
+    assert rebinding.calls == 2 and receiver.received() == []
+
+
+@override_settings(BEACON_ALLOWED_PRIVATE_NETWORKS=[])
+def test_urllib_opener_refuses_a_name_rebound_to_loopback(
+    monkeypatch: pytest.MonkeyPatch, receiver: Receiver
+) -> None:
+    rebinding = Rebinding()
+    monkeypatch.setattr(network.socket, "getaddrinfo", rebinding)
+    url = f"http://rebind.example:{receiver.port}/hook"
+    check_url(url)
+
+    with pytest.raises(NetworkRefused, match="connection went to 127.0.0.1"):
+        guarded_opener().open(urllib.request.Request(url, data=b"{}"), timeout=5)
+
+    assert rebinding.calls == 2 and receiver.received() == []
+
+
+@override_settings(BEACON_ALLOWED_PRIVATE_NETWORKS=["127.0.0.0/8"])
+def test_guarded_clients_reach_an_allowed_peer(receiver: Receiver) -> None:
+    with guarded_session() as session:
+        assert session.post(receiver.url("/a"), data=b"{}", timeout=5).status_code == 200
+    with guarded_opener().open(urllib.request.Request(receiver.url("/b"), data=b"{}"),
+                               timeout=5) as response:
+        assert response.status == 200
+
+    assert [r.path for r in receiver.received()] == ["/a", "/b"]
+
+
+@pytest.mark.parametrize(
+    ("peer", "allowed"),
+    [(("93.184.216.34", 443), True), (("::1", 443, 0, 0), False),
+     (("fe80::1%eth0", 443, 0, 2), False), (("::ffff:10.0.0.1", 443, 0, 0), False),
+     (("2606:2800:220:1::1", 443, 0, 0), True)],
+)
+@override_settings(BEACON_ALLOWED_PRIVATE_NETWORKS=[])
+def test_check_peer_applies_the_same_rules(peer: tuple[Any, ...], allowed: bool) -> None:
+    sock = mock.create_autospec(socket.socket, instance=True)
+    sock.getpeername.return_value = peer
+
+    if allowed:
+        check_peer("hooks.example.com", sock)
+    else:
+        with pytest.raises(NetworkRefused, match="hooks.example.com"):
+            check_peer("hooks.example.com", sock)
