@@ -57,7 +57,8 @@ def match_automations(event: Event) -> list[Automation]:
 
     One query served by the partial indexes ``automation_match_project`` /
     ``automation_match_registry``: its cost does not grow with automations of
-    other projects, registries or event types."""
+    other projects, registries or event types. Automations created after the
+    event are left out."""
     types = [str(spec.type) for spec in source_types_to_specs(event.scope_type, event.type)]
     if not types:
         return []
@@ -65,8 +66,12 @@ def match_automations(event: Event) -> list[Automation]:
         Q(project_id=event.project_id) if event.scope_type == PROJECT
         else Q(registry_id=event.registry_id)
     )
+    # An automation reacts to what happens after it was created, not to older events
+    # that were still waiting in the queue when it was saved.
     return list(
-        Automation.objects.filter(scoped, event_type__in=types, enabled=True).order_by("pk")
+        Automation.objects.filter(
+            scoped, event_type__in=types, enabled=True, created_at__lte=event.created_at
+        ).order_by("pk")
     )
 
 

@@ -58,6 +58,16 @@ def test_matching_is_one_query_whatever_other_automations_exist(
     assert len(few) == len(many) == 1
 
 
+def test_an_automation_ignores_events_from_before_it_was_created(
+    project: Project, hook: Integration, member: Any
+) -> None:
+    event = fail_run(project, member)  # still queued when the automation is saved
+    make_automation(project, hook, event_type="RUN_STATE", filter={"states": ["failed"]})
+
+    assert dispatch.match_automations(event) == []
+    assert dispatch.process(event) == []
+
+
 def test_run_metric_events_match_only_metric_automations(
     project: Project, hook: Integration, member: Any
 ) -> None:
