@@ -6,7 +6,6 @@ Admins write; every member of the team reads. Bodies are validated by
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -19,7 +18,7 @@ from automations.models import Attempt, Automation, Event, Execution
 from automations.operations import NotRedeliverable, redeliver, run_test
 from automations.operations import test_integration as send_integration_test
 from automations.validation import automation_as_data, validate_automation
-from config.api import ApiError
+from config.api import ApiError, UnstorableBodyError, parse_json_object
 from teams.access import Role, TeamAccess, get_team
 
 router = Router(tags=["automations"])
@@ -151,12 +150,12 @@ def read_body(request: HttpRequest) -> dict[str, Any]:
     if not raw or (request.content_type != "application/json" and not raw.startswith(b"{")):
         return {}
     try:
-        data = json.loads(request.body)
+        return parse_json_object(request.body)
+    except UnstorableBodyError as exc:
+        raise ApiError(400, "invalid", "The request body is not valid.",
+                       {"body": [exc.message]}) from exc
     except ValueError as exc:
-        raise ApiError(400, "invalid", f"The body is not JSON: {exc}.") from exc
-    if not isinstance(data, dict):
-        raise ApiError(400, "invalid", "The body must be a JSON object.")
-    return data
+        raise ApiError(400, "invalid", f"The body is not a JSON object: {exc}.") from exc
 
 
 def scope_filter(access: TeamAccess, raw: str | None) -> dict[str, Any]:

@@ -391,7 +391,10 @@ def _clean_float(f: FilterField, value: Any) -> float:
             raise ValueError("Enter a number.") from None
     if not _is_number(value):
         raise ValueError("Enter a number.")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond a double
+        value = math.inf
     if not math.isfinite(value):
         raise ValueError("Enter a finite number (NaN and infinity are not allowed here).")
     return value

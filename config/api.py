@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
@@ -54,51 +56,102 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON; send the string \"{name}\" where numbers allow it")
 
 
-class NulCharacterError(ValueError):
-    """A string holds U+0000, which PostgreSQL text and JSON columns cannot store."""
+class UnstorableBodyError(ValueError):
+    """Well-formed JSON the database or a number field cannot take; answered as a 400
+    with ``fields.body`` holding ``message``."""
 
-    message = "Text must not contain NUL (\\u0000) characters."
+    message = "The request body is not valid."
 
     def __init__(self) -> None:
         super().__init__(self.message)
 
 
+class NulCharacterError(UnstorableBodyError):
+    """A string holds U+0000, which PostgreSQL text and JSON columns cannot store."""
+
+    message = "Text must not contain NUL (\\u0000) characters."
+
+
+class LoneSurrogateError(UnstorableBodyError):
+    """A string holds half of a UTF-16 surrogate pair (``\\ud800`` alone): it is not
+    Unicode text, UTF-8 cannot encode it and PostgreSQL refuses it."""
+
+    message = "Text must be valid Unicode: unpaired surrogates (\\ud800-\\udfff) are not allowed."
+
+
+class NumberTooLargeError(UnstorableBodyError):
+    """A number beyond what a double holds: number fields cannot compare against it."""
+
+    message = "Numbers must be finite and at most 1.7976931348623157e308 in size."
+
+
 _ESCAPED_NUL = re.compile(rb"\\u0000", re.IGNORECASE)
+# An escaped surrogate (paired ones decode to one character and pass), or one encoded
+# raw the way CESU-8 does (json.loads decodes bytes with 'surrogatepass').
+_MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_MAX_DOUBLE_INT = int(sys.float_info.max)
 
 
-def _has_nul(value: Any) -> bool:
+def _any_text(value: Any, bad: Callable[[str], bool]) -> bool:
     if isinstance(value, str):
-        return "\x00" in value
+        return bad(value)
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        return any(bad(k) or _any_text(v, bad) for k, v in value.items())
     if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+        return any(_any_text(v, bad) for v in value)
     return False
+
+
+def _has_nul(text: str) -> bool:
+    return "\x00" in text
+
+
+def _has_surrogate(text: str) -> bool:
+    return _SURROGATE.search(text) is not None
 
 
 def _finite_float(text: str) -> float:
     value = float(text)
     if math.isinf(value):
-        raise ValueError(f"{text} is too large for a number")
+        raise NumberTooLargeError
     return value
 
 
+def _double_sized_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > _MAX_DOUBLE_INT:
+        raise NumberTooLargeError
+    return value
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    """A request body as a JSON object, as RFC 8259 says: bare ``NaN`` / ``Infinity``
+    and numbers too large for a double are refused (the history endpoint takes
+    non-finite values as strings), and so are strings PostgreSQL cannot store —
+    ``\\u0000`` and unpaired surrogates. Raises ``ValueError``
+    (``UnstorableBodyError`` for well-formed JSON Beacon cannot take)."""
+    data = json.loads(
+        body,
+        parse_constant=_reject_constant,
+        parse_float=_finite_float,
+        parse_int=_double_sized_int,
+    )
+    if not isinstance(data, dict):  # every body of this API is an object
+        raise ValueError("the body must be a JSON object")
+    # Raw NUL bytes are already invalid JSON; only the escape can bring one in.
+    if _ESCAPED_NUL.search(body) and _any_text(data, _has_nul):
+        raise NulCharacterError
+    if _MAYBE_SURROGATE.search(body) and _any_text(data, _has_surrogate):
+        raise LoneSurrogateError
+    return data
+
+
 class StrictJSONParser(Parser):
-    """JSON objects as RFC 8259 says: bare ``NaN`` / ``Infinity`` and numbers too large
-    for a double are refused (JSON columns cannot store them); the history
-    endpoint takes non-finite values as strings. Strings holding ``\\u0000`` are
-    refused too: PostgreSQL cannot store them."""
+    """Request bodies through ``parse_json_object``."""
 
     def parse_body(self, request: HttpRequest) -> Any:
-        data = json.loads(
-            request.body, parse_constant=_reject_constant, parse_float=_finite_float
-        )
-        if not isinstance(data, dict):  # every body of this API is an object
-            raise ValueError("the body must be a JSON object")
-        # Raw NUL bytes are already invalid JSON; only the escape can bring one in.
-        if _ESCAPED_NUL.search(request.body) and _has_nul(data):
-            raise NulCharacterError
-        return data
+        return parse_json_object(request.body)
 
 
 api = NinjaAPI(
@@ -178,9 +231,9 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     codes = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found",
              405: "method_not_allowed", 409: "conflict", 413: "too_large", 429: "rate_limited"}
     message, fields = str(exc), None
-    if exc.status_code == 400 and isinstance(exc.__cause__, NulCharacterError):
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnstorableBodyError):
         message = "The request body is not valid."
-        fields = {"body": [NulCharacterError.message]}
+        fields = {"body": [exc.__cause__.message]}
     elif exc.status_code == 400 and message.startswith("Cannot parse request body"):
         message = "The request body is not a valid JSON object."
         fields = {"body": ["Send a JSON object, e.g. {\"name\": \"value\"}."]}

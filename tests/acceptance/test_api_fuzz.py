@@ -1,0 +1,142 @@
+"""Regressions found by fuzzing the running API (schemathesis and hand-made requests)
+on SQLite and PostgreSQL: bodies Beacon cannot store or compare answer 400 with the
+error shape, never 500."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from automations.events import FilterError, validate_filter
+from automations.models import Automation
+from projects.models import Artifact, Run
+from tests.acceptance.test_api_edges import assert_error
+from tests.support.factories import make_webhook
+
+SURROGATE = ["Text must be valid Unicode: unpaired surrogates (\\ud800-\\udfff) are not allowed."]
+TOO_LARGE = ["Numbers must be finite and at most 1.7976931348623157e308 in size."]
+
+
+def raw_post(api: Any, path: str, body: str) -> Any:
+    return api.post(path, data=body, content_type="application/json")
+
+
+def automation_body(name: str, threshold: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "scope": {"type": "project", "name": "mnist"},
+        "event": {
+            "type": "RUN_METRIC_THRESHOLD",
+            "filter": {"metric": "loss", "window": 1, "agg": "max", "cmp": "gt",
+                       "threshold": threshold},
+        },
+        "action": {"type": "WEBHOOK", "integration": "deploy", "payload": {"t": "x"}},
+    }
+
+
+def test_an_unpaired_surrogate_in_free_form_json_is_a_400(
+    member_api: Any, project: Any, team: Any
+) -> None:
+    # json.dumps escapes it as \ud800; PostgreSQL jsonb refuses it (a 500 before).
+    runs = f"/teams/{team.slug}/projects/{project.name}/runs"
+    artifacts = f"/teams/{team.slug}/projects/{project.name}/artifacts"
+
+    responses = [
+        member_api.post(runs, json={"config": {"k": "\ud800"}}),
+        member_api.post(runs, json={"config": {"a\udfffb": 1}}),
+        member_api.post(artifacts, json={"name": "m", "type": "model", "digest": "d",
+                                         "metadata": {"\ud800": 1}}),
+        # Encoded raw, the way CESU-8 does: json.loads decodes it to a lone surrogate.
+        raw_post(member_api, runs, '{"config": {"k": "\xed\xa0\x80"}}'.encode("latin-1")),
+    ]
+
+    for response in responses:
+        error = assert_error(response, 400, "invalid")
+        assert error["fields"] == {"body": SURROGATE}
+    assert not Run.objects.exists() and not Artifact.objects.exists()
+
+
+def test_an_unpaired_surrogate_in_an_automation_or_integration_is_a_400(
+    admin_api: Any, project: Any, team: Any
+) -> None:
+    make_webhook(team, "http://127.0.0.1:9/hook")
+    created = admin_api.post(f"/teams/{team.slug}/automations",
+                             json=automation_body("spike", 1))
+    assert created.status_code == 201, created.content
+    automation = f"/teams/{team.slug}/automations/{created.json()['id']}"
+
+    responses = [
+        admin_api.patch(automation, json={"description": "\ud800"}),
+        admin_api.patch(automation, json={"name": "\udc00"}),
+        admin_api.post(f"/teams/{team.slug}/integrations",
+                       json={"kind": "webhook", "name": "x", "url": "https://h.example/\ud800"}),
+        admin_api.post(f"/teams/{team.slug}/integrations/deploy/test",
+                       json={"payload": {"a": "\ud800"}}),
+    ]
+
+    for response in responses:
+        error = assert_error(response, 400, "invalid")
+        assert error["fields"] == {"body": SURROGATE}
+    assert Automation.objects.get().description == ""
+
+
+def test_paired_surrogates_are_ordinary_text(member_api: Any, project: Any, team: Any) -> None:
+    body = json.dumps({"id": "r1", "config": {"emoji": "\U0001f600"}})  # "\ud83d\ude00"
+    assert "\\ud83d\\ude00" in body
+
+    response = raw_post(member_api, f"/teams/{team.slug}/projects/{project.name}/runs", body)
+
+    assert response.status_code == 201, response.content
+    assert Run.objects.get(run_id="r1").config == {"emoji": "\U0001f600"}
+
+
+def test_an_integer_beyond_a_double_is_a_400(admin_api: Any, project: Any, team: Any) -> None:
+    make_webhook(team, "http://127.0.0.1:9/hook")
+    huge = "1" + "0" * 400
+
+    threshold = raw_post(admin_api, f"/teams/{team.slug}/automations",
+                         json.dumps(automation_body("spike", 0)).replace(
+                             '"threshold": 0', f'"threshold": -{huge}'))
+    config = raw_post(admin_api, f"/teams/{team.slug}/projects/{project.name}/runs",
+                      f'{{"config": {{"k": {huge}}}}}')
+
+    for response in (threshold, config):
+        error = assert_error(response, 400, "invalid")
+        assert error["fields"] == {"body": TOO_LARGE}
+    assert not Automation.objects.exists() and not Run.objects.exists()
+
+
+def test_integers_beyond_64_bits_but_within_a_double_still_work(
+    admin_api: Any, project: Any, team: Any
+) -> None:
+    make_webhook(team, "http://127.0.0.1:9/hook")
+
+    created = admin_api.post(f"/teams/{team.slug}/automations",
+                             json=automation_body("spike", 2**70))
+    run = admin_api.post(f"/teams/{team.slug}/projects/{project.name}/runs",
+                         json={"config": {"seed": 2**70}})
+
+    assert created.status_code == 201, created.content
+    assert created.json()["event"]["filter"]["threshold"] == float(2**70)
+    assert run.status_code == 201, run.content
+
+
+def test_a_bare_nan_in_an_integration_test_payload_is_a_400(admin_api: Any, team: Any) -> None:
+    make_webhook(team, "http://127.0.0.1:9/hook")
+
+    response = raw_post(admin_api, f"/teams/{team.slug}/integrations/deploy/test",
+                        '{"payload": {"loss": NaN}}')
+
+    assert_error(response, 400, "invalid")
+
+
+@pytest.mark.parametrize("threshold", [10**400, -(10**400)], ids=["huge", "-huge"])
+def test_a_filter_threshold_beyond_a_double_is_a_filter_error(threshold: int) -> None:
+    raw = {"metric": "loss", "window": 1, "agg": "max", "cmp": "gt", "threshold": threshold}
+
+    with pytest.raises(FilterError) as caught:
+        validate_filter("project", "RUN_METRIC_THRESHOLD", raw)
+
+    assert "threshold" in caught.value.fields
