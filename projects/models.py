@@ -8,7 +8,7 @@ import secrets as pysecrets
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -36,15 +36,20 @@ def move_alias(
 
     Returns False when the alias already named ``version`` (nothing changed)."""
     validate_alias(alias)
-    existing = alias_model.objects.select_for_update().filter(**owner, alias=alias).first()
-    if existing is not None and existing.version_id == version.pk:
+    aliases = alias_model.objects.select_for_update().filter(**owner, alias=alias)
+    existing = aliases.first()
+    if existing is None:
+        try:
+            with transaction.atomic():  # a savepoint, so a lost race leaves the caller's usable
+                alias_model.objects.create(**owner, version=version, alias=alias)
+            return True
+        except IntegrityError:  # a concurrent request added the alias first: move it
+            existing = aliases.get()
+    if existing.version_id == version.pk:
         return False
-    if existing is not None:
-        existing.version = version
-        existing.created_at = timezone.now()
-        existing.save(update_fields=["version", "created_at"])
-    else:
-        alias_model.objects.create(**owner, version=version, alias=alias)
+    existing.version = version
+    existing.created_at = timezone.now()
+    existing.save(update_fields=["version", "created_at"])
     return True
 
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from unittest.mock import patch
 
 import pytest
+from django.db.models import QuerySet
 
 from automations.events import FilterError, validate_filter
 from automations.models import Automation
-from projects.models import Artifact, Run
+from projects.models import Artifact, ArtifactAlias, Run
+from registries.models import LinkedAlias
 from tests.acceptance.test_api_edges import assert_error
 from tests.support.factories import make_webhook
 
@@ -140,3 +143,40 @@ def test_a_filter_threshold_beyond_a_double_is_a_filter_error(threshold: int) ->
         validate_filter("project", "RUN_METRIC_THRESHOLD", raw)
 
     assert "threshold" in caught.value.fields
+
+
+def _first_misses_the_alias_once() -> Any:
+    """``QuerySet.first`` that misses one alias row: what a request sees when a
+    concurrent one inserts the same alias between its check and its insert."""
+    real_first = QuerySet.first
+    missed: list[Any] = []
+
+    def first(queryset: QuerySet) -> Any:
+        if queryset.model in (ArtifactAlias, LinkedAlias) and not missed:
+            missed.append(queryset)
+            return None
+        return real_first(queryset)
+
+    return patch.object(QuerySet, "first", autospec=True, side_effect=first)
+
+
+def test_adding_an_alias_another_request_just_added_moves_it(
+    project: Any, registry: Any, member: Any
+) -> None:
+    # Two concurrent alias requests on PostgreSQL: the loser's insert hit the unique
+    # constraint and answered 500.
+    v0 = Artifact.log_version(project, name="m", type="model", digest="a", author=member)[0]
+    v1 = Artifact.log_version(project, name="m", type="model", digest="b", author=member)[0]
+    v0.add_alias("prod", member)
+    linked = [registry.link("clf", v, aliases=[], author=member) for v in (v0, v1)]
+    linked[0].add_alias("staging", member)
+
+    with _first_misses_the_alias_once():
+        assert v1.add_alias("prod", member) is True
+    with _first_misses_the_alias_once():
+        assert linked[1].add_alias("staging", member) is True
+    with _first_misses_the_alias_once():
+        assert v1.add_alias("prod", member) is False  # already there: nothing to move
+
+    assert ArtifactAlias.objects.get(alias="prod").version == v1
+    assert LinkedAlias.objects.get(alias="staging").version == linked[1]
