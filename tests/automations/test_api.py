@@ -282,7 +282,7 @@ def test_executions_list_shape_newest_first_with_masked_payload(
                                  config={"payload": {"run": "${run_name}", "k": "${DEPLOY_KEY}"}})
     for run_id in ("sweep-1", "sweep-2"):
         [execution] = dispatch.process(fail_run(project, member, run_id))
-        with mock.patch("automations.actions.webhook.requests.post", autospec=True,
+        with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
                         return_value=ok_response()):
             dispatch.deliver_execution(execution.pk)
 
@@ -314,7 +314,7 @@ def test_test_runs_now_on_a_sample_when_no_event_matched(
                                  filter={"states": ["failed"]},
                                  config={"payload": {"run": "${run_name}"}})
 
-    with mock.patch("automations.actions.webhook.requests.post", autospec=True,
+    with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
                     return_value=ok_response()) as post:
         r = admin_api.post(f"/teams/acme/automations/{automation.pk}/test")
 
@@ -338,7 +338,7 @@ def test_test_uses_the_latest_matching_real_event(
     fail_run(project, member, "second")
     Run.start(project, author=member, run_id="third")  # running: does not match
 
-    with mock.patch("automations.actions.webhook.requests.post", autospec=True,
+    with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
                     return_value=ok_response()):
         r = admin_api.post(f"/teams/acme/automations/{automation.pk}/test")
 
@@ -351,7 +351,7 @@ def test_a_failing_test_reports_the_failure_without_retrying(
 ) -> None:
     automation = make_automation(project, hook, event_type="CREATE_ARTIFACT")
 
-    with mock.patch("automations.actions.webhook.requests.post", autospec=True,
+    with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
                     side_effect=requests.ConnectionError("refused")):
         r = admin_api.post(f"/teams/acme/automations/{automation.pk}/test")
 
@@ -365,7 +365,7 @@ def test_redeliver_queues_a_new_execution_with_the_same_webhook_id(
 ) -> None:
     make_automation(project, hook, event_type="RUN_STATE", filter={"states": ["failed"]})
     [execution] = dispatch.process(fail_run(project, member))
-    with mock.patch("automations.actions.webhook.requests.post", autospec=True,
+    with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
                     return_value=ok_response()):
         dispatch.deliver_execution(execution.pk)
 
@@ -415,7 +415,7 @@ def test_events_say_what_matched_and_why_the_others_did_not(
 def test_integration_test_sends_now_and_reports(
     admin_api: Any, hook: Integration, public_dns: Any
 ) -> None:
-    with mock.patch("automations.actions.webhook.requests.post", autospec=True,
+    with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
                     return_value=ok_response("hello s3cr3t-value")) as post:
         r = admin_api.post("/teams/acme/integrations/deploy/test",
                            json={"payload": {"hello": "world"}})

@@ -297,7 +297,7 @@ def test_deliver_sends_records_the_attempt_and_masks_secrets(
         "payload": {"text": "${run_name} failed", "key": "${DEPLOY_KEY}"},
     })
 
-    with mock.patch("automations.actions.webhook.requests.post", autospec=True,
+    with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
                     return_value=response(200, "thanks k3y-value")) as post:
         assert tasks.deliver(execution.pk) == "finished"
 
@@ -316,7 +316,7 @@ def test_a_task_delivered_twice_acts_once(
 ) -> None:
     execution = pending_execution(project, hook, member)
 
-    with mock.patch("automations.actions.webhook.requests.post", autospec=True,
+    with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
                     return_value=response(200)) as post:
         tasks.deliver(execution.pk)
         assert tasks.deliver(execution.pk) == "not claimed"
@@ -344,7 +344,7 @@ def test_a_server_error_is_retried_later_and_a_client_error_fails_at_once(
     settings.BEACON_RETRY_SCHEDULE = [0, 60, 300]
     execution = pending_execution(project, hook, member)
 
-    with mock.patch("automations.actions.webhook.requests.post", autospec=True,
+    with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
                     return_value=response(503, "busy")), \
          mock.patch.object(dispatch, "schedule_retry", autospec=True) as retry:
         tasks.deliver(execution.pk)
@@ -355,7 +355,7 @@ def test_a_server_error_is_retried_later_and_a_client_error_fails_at_once(
     assert tasks.deliver(execution.pk) == "not claimed"  # not due yet
 
     Execution.objects.filter(pk=execution.pk).update(next_attempt_at=timezone.now())
-    with mock.patch("automations.actions.webhook.requests.post", autospec=True,
+    with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
                     return_value=response(404, "no such hook")):
         assert tasks.deliver(execution.pk) == "failed"
     execution.refresh_from_db()
@@ -370,7 +370,7 @@ def test_short_retries_are_made_by_the_same_task(
     execution = pending_execution(project, hook, member)
     answers = [response(500), response(502), response(200)]
 
-    with mock.patch("automations.actions.webhook.requests.post", autospec=True,
+    with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
                     side_effect=answers) as post, \
          mock.patch.object(dispatch, "schedule_retry", autospec=True) as retry:
         assert tasks.deliver(execution.pk) == "finished"
@@ -385,7 +385,7 @@ def test_out_of_attempts_fails(
     settings.BEACON_RETRY_SCHEDULE = [0]
     execution = pending_execution(project, hook, member)
 
-    with mock.patch("automations.actions.webhook.requests.post", autospec=True,
+    with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
                     side_effect=requests.ConnectionError("refused")):
         assert tasks.deliver(execution.pk) == "failed"
     assert "Could not connect" in Execution.objects.get(pk=execution.pk).error
@@ -439,7 +439,7 @@ def test_artifact_events_render_their_variables(
         executions += dispatch.process(event)
     [execution] = executions
 
-    with mock.patch("automations.actions.webhook.requests.post", autospec=True,
+    with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
                     return_value=response(200)):
         tasks.deliver(execution.pk)
 
