@@ -22,6 +22,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 
+from config.openapi import document_errors
 from teams.access import teams_of
 from teams.models import ApiKey
 
@@ -154,7 +155,12 @@ class StrictJSONParser(Parser):
         return parse_json_object(request.body)
 
 
-api = NinjaAPI(
+class BeaconAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        return document_errors(super().get_openapi_schema(**kwargs))
+
+
+api = BeaconAPI(
     parser=StrictJSONParser(),
     title="Beacon API",
     version="1",
