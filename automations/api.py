@@ -195,6 +195,21 @@ def duplicate(name: str) -> ApiError:
                     {"name": ["This name is taken."]})
 
 
+def refuse_taken_name(
+    access: TeamAccess, body: dict[str, Any], instance: Automation | None = None
+) -> None:
+    """409 when the body names another automation of the team (API.md: names are
+    unique per team), before validation says so as a 400."""
+    name = body.get("name")
+    if not isinstance(name, str):
+        return
+    taken = Automation.objects.filter(team=access.team, name=name.strip())
+    if instance is not None:
+        taken = taken.exclude(pk=instance.pk)
+    if taken.exists():
+        raise duplicate(name.strip())
+
+
 def executions_of(queryset: Any) -> Any:
     return queryset.select_related("event").prefetch_related("attempts")
 
@@ -219,13 +234,10 @@ def create_automation(
     request: HttpRequest, team: str, body: dict[str, Any] = Body(...)  # noqa: B008
 ) -> tuple[int, dict[str, Any]]:
     access = get_team(request.user, team, need=Role.ADMIN)
-    name = body.get("name")
-    if isinstance(name, str) and Automation.objects.filter(
-        team=access.team, name=name.strip()
-    ).exists():
-        raise duplicate(name.strip())
+    refuse_taken_name(access, body)
     cleaned, errors = validate_automation(access.team, body)
     if errors:
+        refuse_taken_name(access, body)  # a concurrent request may have taken it meanwhile
         raise invalid(errors)
     try:
         with transaction.atomic():
@@ -249,13 +261,10 @@ def update_automation(
 ) -> dict[str, Any]:
     access = get_team(request.user, team, need=Role.ADMIN)
     automation = get_automation(access, id)
-    name = body.get("name")
-    if isinstance(name, str) and Automation.objects.filter(
-        team=access.team, name=name.strip()
-    ).exclude(pk=automation.pk).exists():
-        raise duplicate(name.strip())
+    refuse_taken_name(access, body, automation)
     cleaned, errors = validate_automation(access.team, body, instance=automation)
     if errors:
+        refuse_taken_name(access, body, automation)  # taken meanwhile by a concurrent request
         raise invalid(errors)
     for field, value in cleaned.items():
         setattr(automation, field, value)

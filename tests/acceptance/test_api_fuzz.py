@@ -13,10 +13,11 @@ from django.db.models import QuerySet
 
 from automations.events import FilterError, validate_filter
 from automations.models import Automation
+from automations.validation import validate_automation
 from projects.models import Artifact, ArtifactAlias, Run
 from registries.models import LinkedAlias
 from tests.acceptance.test_api_edges import assert_error
-from tests.support.factories import make_webhook
+from tests.support.factories import make_automation, make_webhook
 
 SURROGATE = ["Text must be valid Unicode: unpaired surrogates (\\ud800-\\udfff) are not allowed."]
 TOO_LARGE = ["Numbers must be finite and at most 1.7976931348623157e308 in size."]
@@ -215,3 +216,32 @@ def test_openapi_path_parameters_carry_the_name_rules(client: Any, db: Any) -> N
         r"^[A-Z_][A-Z0-9_]*$"
     )
     assert parameter("/api/v1/teams/{team}/integrations/{name}", "get", "name")["maxLength"] == 128
+
+
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_a_name_taken_by_a_concurrent_request_is_a_409(
+    admin_api: Any, project: Any, team: Any, method: str
+) -> None:
+    # Eight concurrent creates of one name on PostgreSQL: one answered 400, not 409,
+    # when the name was taken between the API's check and validation's.
+    hook = make_webhook(team, "http://127.0.0.1:9/hook")
+    other = make_automation(project, hook, event_type="RUN_STATE", name="other",
+                            filter={"states": ["failed"]})
+
+    def taken_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        make_automation(project, hook, event_type="RUN_STATE", name="spike",
+                        filter={"states": ["failed"]})
+        return validate_automation(*args, **kwargs)
+
+    with patch("automations.api.validate_automation", autospec=True,
+               side_effect=taken_meanwhile):
+        if method == "post":
+            response = admin_api.post(f"/teams/{team.slug}/automations",
+                                      json=automation_body("spike", 1))
+        else:
+            response = admin_api.patch(f"/teams/{team.slug}/automations/{other.pk}",
+                                       json={"name": "spike"})
+
+    error = assert_error(response, 409, "conflict")
+    assert error["fields"] == {"name": ["This name is taken."]}
+    assert Automation.objects.get(pk=other.pk).name == "other"
