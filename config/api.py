@@ -80,6 +80,12 @@ class LoneSurrogateError(UnstorableBodyError):
     message = "Text must be valid Unicode: unpaired surrogates (\\ud800-\\udfff) are not allowed."
 
 
+class NestedTooDeeplyError(UnstorableBodyError):
+    """Arrays and objects nested deeper than the JSON decoder's recursion allows."""
+
+    message = "The JSON nests too deeply; keep objects and arrays under a few hundred levels."
+
+
 class NumberTooLargeError(UnstorableBodyError):
     """A number beyond what a double holds: number fields cannot compare against it."""
 
@@ -95,12 +101,18 @@ _MAX_DOUBLE_INT = int(sys.float_info.max)
 
 
 def _any_text(value: Any, bad: Callable[[str], bool]) -> bool:
-    if isinstance(value, str):
-        return bad(value)
-    if isinstance(value, dict):
-        return any(bad(k) or _any_text(v, bad) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_any_text(v, bad) for v in value)
+    # A loop, not recursion: a body may nest as deep as the JSON decoder allows.
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if bad(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
     return False
 
 
@@ -132,12 +144,15 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     non-finite values as strings), and so are strings PostgreSQL cannot store —
     ``\\u0000`` and unpaired surrogates. Raises ``ValueError``
     (``UnstorableBodyError`` for well-formed JSON Beacon cannot take)."""
-    data = json.loads(
-        body,
-        parse_constant=_reject_constant,
-        parse_float=_finite_float,
-        parse_int=_double_sized_int,
-    )
+    try:
+        data = json.loads(
+            body,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            parse_int=_double_sized_int,
+        )
+    except RecursionError:
+        raise NestedTooDeeplyError from None
     if not isinstance(data, dict):  # every body of this API is an object
         raise ValueError("the body must be a JSON object")
     # Raw NUL bytes are already invalid JSON; only the escape can bring one in.

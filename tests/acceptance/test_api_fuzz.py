@@ -245,3 +245,30 @@ def test_a_name_taken_by_a_concurrent_request_is_a_409(
     error = assert_error(response, 409, "conflict")
     assert error["fields"] == {"name": ["This name is taken."]}
     assert Automation.objects.get(pk=other.pk).name == "other"
+
+
+def nested(depth: int, leaf: str) -> str:
+    return '{"a": ' * depth + leaf + "}" * depth
+
+
+def test_deeply_nested_json_is_a_400_and_moderate_nesting_still_works(
+    admin_api: Any, project: Any, team: Any
+) -> None:
+    # The text checks walked nested bodies recursively: an integration test payload
+    # 400 levels deep holding an emoji (escaped as a surrogate pair) answered 500.
+    make_webhook(team, "http://127.0.0.1:9/hook")
+    test = f"/teams/{team.slug}/integrations/deploy/test"
+    runs = f"/teams/{team.slug}/projects/{project.name}/runs"
+
+    moderate = raw_post(admin_api, test, '{"payload": ' + nested(400, '"\\ud83d\\ude00"') + "}")
+    too_deep = [
+        raw_post(admin_api, test, '{"payload": ' + nested(5000, "1") + "}"),
+        raw_post(admin_api, runs, '{"config": ' + nested(5000, "1") + "}"),
+    ]
+
+    assert moderate.status_code == 200, moderate.content
+    for response in too_deep:
+        error = assert_error(response, 400, "invalid")
+        assert error["fields"] == {"body": [
+            "The JSON nests too deeply; keep objects and arrays under a few hundred levels."
+        ]}
