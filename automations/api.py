@@ -25,6 +25,7 @@ router = Router(tags=["automations"])
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+MAX_OFFSET = 2**62
 
 
 class Page(Schema):
@@ -39,6 +40,8 @@ def page_slice(page: Page) -> slice:
     if page.offset < 0:
         raise ApiError(400, "invalid", "The request is not valid.",
                        {"offset": ["Must be 0 or more."]})
+    if page.offset > MAX_OFFSET:  # past any list; the database cannot take the number
+        return slice(0, 0)
     return slice(page.offset, page.offset + page.limit)
 
 

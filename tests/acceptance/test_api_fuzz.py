@@ -272,3 +272,20 @@ def test_deeply_nested_json_is_a_400_and_moderate_nesting_still_works(
         assert error["fields"] == {"body": [
             "The JSON nests too deeply; keep objects and arrays under a few hundred levels."
         ]}
+
+
+def test_an_offset_beyond_64_bits_is_an_empty_page(admin_api: Any, project: Any, team: Any) -> None:
+    # PostgreSQL: "bigint out of range" for OFFSET; SQLite: OverflowError — a 500 on both.
+    hook = make_webhook(team, "http://127.0.0.1:9/hook")
+    automation = make_automation(project, hook, event_type="RUN_STATE",
+                                 filter={"states": ["failed"]})
+    huge = 10**26
+
+    events = admin_api.get(f"/teams/{team.slug}/events?offset={huge}")
+    executions = admin_api.get(f"/teams/{team.slug}/automations/{automation.pk}/executions"
+                               f"?offset={huge}")
+    last = admin_api.get(f"/teams/{team.slug}/events?offset={2**62}&limit=200")
+
+    for response in (events, executions, last):
+        assert response.status_code == 200, response.content
+        assert response.json() == []
