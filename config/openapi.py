@@ -49,6 +49,11 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "version": NAME,  # v3 or an alias
     "id": {"type": "string", "pattern": r"^[0-9]{1,18}$"},
 }
+# Paged lists (automations.api.Page): limit 1 to 200, offset 0 or more.
+QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
+    "limit": {"type": "integer", "minimum": 1, "maximum": 200},
+    "offset": {"type": "integer", "minimum": 0},
+}
 SECRET_NAME = {"type": "string", "pattern": SECRET_NAME_RE, "minLength": 1, "maxLength": 128}
 
 
@@ -70,7 +75,8 @@ def _parameter_schema(path: str, name: str) -> dict[str, Any] | None:
 
 
 def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
-    """Add the error responses and path parameter rules to an OpenAPI document."""
+    """Add the error responses and the rules of path and paging parameters to an
+    OpenAPI document."""
     schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for path, operations in schema.get("paths", {}).items():
@@ -81,7 +87,13 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
                     status, {"description": ERROR_STATUSES[status], "content": error}
                 )
             for parameter in operation.get("parameters", []):
-                rule = _parameter_schema(path, parameter.get("name", ""))
-                if parameter.get("in") == "path" and rule is not None:
+                name = parameter.get("name", "")
+                if parameter.get("in") == "path":
+                    rule = _parameter_schema(path, name)
+                elif parameter.get("in") == "query":
+                    rule = QUERY_PARAMETERS.get(name)
+                else:
+                    rule = None
+                if rule is not None:
                     parameter["schema"] = {**parameter.get("schema", {}), **rule}
     return schema

@@ -216,6 +216,9 @@ def test_openapi_path_parameters_carry_the_name_rules(client: Any, db: Any) -> N
         r"^[A-Z_][A-Z0-9_]*$"
     )
     assert parameter("/api/v1/teams/{team}/integrations/{name}", "get", "name")["maxLength"] == 128
+    limit = parameter("/api/v1/teams/{team}/events", "get", "limit")
+    assert (limit["minimum"], limit["maximum"]) == (1, 200)
+    assert parameter("/api/v1/teams/{team}/events", "get", "offset")["minimum"] == 0
 
 
 @pytest.mark.parametrize("method", ["post", "patch"])
