@@ -89,6 +89,34 @@ def metric_values(spec: events.EventSpec, filter: dict[str, Any], event: Event |
         return {}
 
 
+def slack_message(
+    scope: Project | Registry, scope_type: str, spec: events.EventSpec, filter: dict[str, Any],
+    as_event: dict[str, Any], values: dict[str, str], *, severity: str, title: str,
+    message: str, automation_name: str,
+) -> dict[str, Any]:
+    """The Block Kit message the Slack action would post, exactly as it is built."""
+    from automations.actions.base import EventContext
+    from automations.actions.slack import build_message
+
+    what = spec.label
+    if values.get("metric_filter"):
+        what += f": {values['metric_filter']} (value {values.get('metric_value')}" \
+                f" at step {values.get('metric_step')})"
+    try:
+        words = events.describe(scope_type, spec.type, filter)
+    except (KeyError, ValueError, TypeError):
+        words = ""
+    context = EventContext(
+        what=what, filter=words, where=f"{scope.team.slug}/{scope.name} ({scope_type})",
+        who=str(as_event.get("author") or ""), url=str(as_event.get("url") or ""),
+        automation_name=automation_name, event_type=spec.type,
+    )
+    return build_message(
+        severity=severity, title=templating.render_text(title, values),
+        message=templating.render_text(message, values), context=context,
+    )
+
+
 def build_preview(
     *,
     scope: Project | Registry,
@@ -129,11 +157,11 @@ def build_preview(
     if not webhook:
         for text in (title, message):
             preview.errors += templating.validate(text or "", allowed)
-        preview.rendered = {
-            "severity": severity,
-            "title": templating.render_text(title, values),
-            "message": templating.render_text(message, values),
-        }
+        preview.rendered = slack_message(
+            scope, scope_type, spec, filter, as_event, values,
+            severity=severity, title=title, message=message,
+            automation_name=automation_name or "my-automation",
+        )
         return preview
     if not payload_text.strip():
         preview.rendered = as_event

@@ -282,6 +282,9 @@ def test_preview_of_a_slack_message(admin: User, registry: Registry, slack: Inte
             "severity": "ERROR", "scope_type": "registry", "scope_name": "model"}
     html = client_for(admin).post(PREVIEW, body, HTTP_HX_REQUEST="true").content.decode()
     assert "Linked acme/model/sample-collection:v1" in html and "ERROR" in html
+    # The preview is the Block Kit message the action posts: what, where, who, a link back.
+    assert "&quot;blocks&quot;" in html and "Open in Beacon" in html
+    assert "*Where:* acme/model (registry)" in html
 
 
 def test_test_button_sends_now_and_shows_the_result_in_place(
