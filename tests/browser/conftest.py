@@ -85,11 +85,21 @@ def login(page: Any, username: str, password: str) -> None:
     assert "/login/" not in page.url, "login failed"
 
 
+def settle(page: Any) -> None:
+    """Let pending htmx requests (a preview refresh, say) land before a screenshot."""
+    page.wait_for_timeout(1000)  # htmx triggers are debounced by up to 700 ms
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')",
+        timeout=10_000,
+    )
+
+
 def shoot(page: Any, name: str) -> None:
     """Save full-page screenshots of the current page at 1280px and 390px wide."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for width, height in WIDTHS:
         page.set_viewport_size({"width": width, "height": height})
+        settle(page)
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
     page.set_viewport_size({"width": WIDTHS[0][0], "height": WIDTHS[0][1]})
 
