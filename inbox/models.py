@@ -7,8 +7,10 @@ signature verifies.
 
 from __future__ import annotations
 
+import json
 import secrets as pysecrets
 from collections.abc import Mapping
+from urllib.parse import quote, quote_plus
 
 from django.conf import settings
 from django.db import models, transaction
@@ -26,6 +28,25 @@ MASK = "••••••"
 
 def generate_token() -> str:
     return pysecrets.token_urlsafe(24)
+
+
+def team_secret_values(team: Team) -> list[str]:
+    """The team's secret values, longest first (a delivery may substitute them into
+    its payload, and the inbox must not store them in plaintext)."""
+    from teams.models import Secret
+
+    values = {v for v in Secret.objects.filter(team=team).values_list("value", flat=True)
+              if v and len(v) >= 4}
+    # A secret inside a JSON string or a query string arrives escaped.
+    values |= {form(v) for v in values for form in (
+        lambda v: json.dumps(v)[1:-1], lambda v: quote(v, safe=""), quote_plus)}
+    return sorted(values, key=len, reverse=True)
+
+
+def mask_values(data: bytes, secrets: list[str]) -> bytes:
+    for value in secrets:
+        data = data.replace(value.encode(), MASK.encode())
+    return data
 
 
 def mask_header(name: str, value: str) -> str:
@@ -79,18 +100,24 @@ class Inbox(models.Model):
         remote_addr: str = "",
     ) -> InboxRequest:
         """Record one request (signature checked now: its timestamp is only valid briefly)
-        and drop all but the newest ``KEEP_REQUESTS``."""
+        and drop all but the newest ``KEEP_REQUESTS``. The team's secret values are
+        masked wherever they appear in what is stored."""
         from inbox.signatures import check_signature
 
         status, integration = check_signature(self, body, headers)
+        secrets = team_secret_values(self.team)
+
+        def masked(text: str) -> str:
+            return mask_values(text.encode(), secrets).decode()
+
         with transaction.atomic():
             req = InboxRequest.objects.create(
                 inbox=self,
                 method=method[:16],
-                query=query[:2048],
+                query=masked(query)[:2048],
                 remote_addr=remote_addr[:64],
-                headers=[[k, mask_header(k, v)] for k, v in headers.items()],
-                body=body,
+                headers=[[k, masked(mask_header(k, v))] for k, v in headers.items()],
+                body=mask_values(body, secrets),
                 size=len(body),
                 signature=status,
                 signed_by=integration,

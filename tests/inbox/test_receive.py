@@ -186,3 +186,25 @@ def test_the_url_without_its_trailing_slash_also_receives(inbox: Inbox) -> None:
 
     assert resp.status_code == 200
     assert inbox.requests.count() == 1
+
+
+def test_the_teams_secret_values_are_masked_in_what_is_stored(
+    inbox: Inbox, team: Team, other_team: Team
+) -> None:
+    from teams.models import Secret
+
+    Secret.objects.create(team=team, name="DEPLOY_KEY", value='k3y-"quoted"-value')
+    Secret.objects.create(team=other_team, name="THEIRS", value="not-ours-1234")
+    body = json.dumps({"key": 'k3y-"quoted"-value', "other": "not-ours-1234"})
+
+    resp = Client().post(inbox.path + "?k=k3y-%22quoted%22-value", body,
+                         content_type="application/json",
+                         headers={"X-Echo": 'k3y-"quoted"-value'})
+
+    assert resp.status_code == 200
+    req = inbox.requests.get()
+    stored = bytes(req.body).decode() + json.dumps(req.headers) + req.query
+    assert "k3y-" not in stored
+    assert json.loads(bytes(req.body)) == {"key": "••••••", "other": "not-ours-1234"}
+    assert req.header("x-echo") == "••••••"
+    assert req.size == len(body.encode())
