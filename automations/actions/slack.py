@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import urllib.request
@@ -72,6 +73,13 @@ def escape(text: str) -> str:
 
 def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def as_text(data: Any) -> str:
+    """A Web API answer as the JSON Slack sent (not a Python repr)."""
+    if isinstance(data, dict | list):
+        return json.dumps(data, ensure_ascii=False)
+    return str(data or "")
 
 
 def build_message(
@@ -181,7 +189,7 @@ class SlackAction(Action):
                     channel=self.integration.channel_id, text=text, blocks=blocks
                 )
                 return result(ok=True, status=response.status_code,
-                              response_excerpt=excerpt(str(response.data)))
+                              response_excerpt=excerpt(as_text(response.data)))
             hook = self.integration.webhook_url_secret
             if hook is None:
                 return result(ok=False, permanent=True,
@@ -198,7 +206,7 @@ class SlackAction(Action):
                 status is not None and is_permanent_status(status)
             )
             return result(ok=False, status=status, permanent=permanent,
-                          response_excerpt=excerpt(str(getattr(exc.response, "data", ""))),
+                          response_excerpt=excerpt(as_text(getattr(exc.response, "data", ""))),
                           error=f"Slack refused the message: {code or exc}")
         except Exception as exc:  # urllib/socket errors from slack-sdk: transient
             return result(ok=False, error=f"Could not reach Slack: {exc}")

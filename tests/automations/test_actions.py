@@ -242,6 +242,7 @@ def test_slack_bot_mode_posts_to_the_configured_api(team: Team, settings: Any) -
                              webhook_id="msg_1")
 
     assert result.ok
+    assert result.response_excerpt == '{"ok": true}'  # Slack's JSON, not a Python repr
     client = post.call_args.args[0]
     assert client.base_url == "http://127.0.0.1:9/api/" and client.token == "xoxb-1"
     assert post.call_args.kwargs == {"channel": "C42", "text": "hi",
