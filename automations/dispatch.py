@@ -46,7 +46,6 @@ INLINE_RETRY_LIMIT = 10.0
 class Match:
     automation: Automation
     verdict: Verdict
-    run_id: str = ""
 
 
 # --- matching and evaluation ----------------------------------------------------
@@ -123,13 +122,12 @@ def evaluate_metric_event(automation: Automation, event: Event, run_pk: int | No
 
 def evaluate_event(event: Event, automations: list[Automation]) -> list[Match]:
     """Every automation's verdict on ``event`` (matched or not, with the reason)."""
-    run_id = str((event.data.get("run") or {}).get("id") or "")
     run_pk: int | None = None
     if event.type == METRIC_EVENT and automations:
         from projects.models import Run
 
         run_pk = (
-            Run.objects.filter(project_id=event.project_id, run_id=run_id)
+            Run.objects.filter(project_id=event.project_id, run_id=event.run_id)
             .values_list("pk", flat=True).first()
         )
     matches = []
@@ -146,7 +144,7 @@ def evaluate_event(event: Event, automations: list[Automation]) -> list[Match]:
             log.warning("automation %s could not evaluate event %s: %s",
                         automation.pk, event.pk, exc)
             verdict = Verdict(False, f"the filter could not be evaluated: {exc}")
-        matches.append(Match(automation, verdict, run_id))
+        matches.append(Match(automation, verdict))
     return matches
 
 
@@ -176,6 +174,7 @@ def create_executions(event: Event, matches: list[Match]) -> list[Execution]:
     that already fired for the run in the last 24 hours gets a ``skipped``
     execution saying so."""
     created = []
+    run_id = event.run_id
     for match in matches:
         if not match.verdict.matched:
             continue
@@ -186,11 +185,11 @@ def create_executions(event: Event, matches: list[Match]) -> list[Execution]:
             if get_spec(automation.scope_type, automation.event_type).is_metric_event:
                 # Serialise fire-once decisions of one automation across workers.
                 Automation.objects.select_for_update().filter(pk=automation.pk).first()
-                previous = already_fired(automation, match.run_id, now)
+                previous = already_fired(automation, run_id, now)
                 if previous is not None:
                     status = Execution.Status.SKIPPED
                     error = (
-                        f"already fired for run {match.run_id} at "
+                        f"already fired for run {run_id} at "
                         f"{previous.created_at.isoformat(timespec='seconds')}; metric "
                         "automations fire at most once per run per 24 hours"
                     )
@@ -202,7 +201,7 @@ def create_executions(event: Event, matches: list[Match]) -> list[Execution]:
                         trigger=Execution.Trigger.EVENT,
                         status=status,
                         error=error,
-                        match={**match.verdict.as_json(), "run_id": match.run_id},
+                        match={**match.verdict.as_json(), "run_id": run_id},
                         target=automation.integration.target if status == "pending" else "",
                         next_attempt_at=now if status == Execution.Status.PENDING else None,
                         finished_at=now if status == Execution.Status.SKIPPED else None,
@@ -255,7 +254,7 @@ def process_in_order(event: Event) -> list[Execution]:
         return process(event)
     from projects.models import Run
 
-    run_id = str((event.data.get("run") or {}).get("id") or "")
+    run_id = event.run_id
     created: list[Execution] = []
     with transaction.atomic():
         Run.objects.select_for_update().filter(project_id=event.project_id, run_id=run_id).first()

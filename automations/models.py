@@ -67,6 +67,11 @@ class Event(models.Model):
     def scope(self) -> Project | Registry:
         return self.project if self.scope_type == Scope.PROJECT else self.registry  # type: ignore[return-value]
 
+    @property
+    def run_id(self) -> str:
+        """The id of the run a run event is about ("" for other events)."""
+        return str((self.data.get("run") or {}).get("id") or "")
+
 
 class Automation(models.Model):
     class ActionType(models.TextChoices):

@@ -89,7 +89,7 @@ def run_test(automation: Automation, user: Any) -> Execution:
     automation's scope, or on a sample event when there is none. One attempt, no retry."""
     found = latest_match(automation)
     event, verdict = found if found is not None else sample_event(automation, user)
-    run_id = str((event.data.get("run") or {}).get("id") or "")
+    run_id = event.run_id
     execution = Execution.objects.create(
         automation=automation,
         event=event,
