@@ -6,12 +6,12 @@ Admins write; every member of the team reads. Bodies are validated by
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from ninja import Body, Query, Router, Schema, Status
-from ninja.errors import HttpError
 
 from automations.events import CATALOG, SCOPES
 from automations.models import Attempt, Automation, Event, Execution
@@ -350,19 +350,12 @@ def list_events(
             page_slice(page)
         ]
     )
-    executions = {
-        (e.event_id, e.automation_id): e
-        for e in Execution.objects.filter(
-            event__in=rows, trigger=Execution.Trigger.EVENT
-        ).only("id", "event_id", "automation_id", "status")
-    }
-    return [
-        event_out(
-            event,
-            {a: e for (ev, a), e in executions.items() if ev == event.pk},
-        )
-        for event in rows
-    ]
+    executions: dict[int, dict[int, Execution]] = defaultdict(dict)
+    for e in Execution.objects.filter(
+        event__in=rows, trigger=Execution.Trigger.EVENT
+    ).only("id", "event_id", "automation_id", "status"):
+        executions[e.event_id][e.automation_id] = e
+    return [event_out(event, executions[event.pk]) for event in rows]
 
 
 # --- integrations -----------------------------------------------------------------------------
@@ -375,7 +368,7 @@ def test_integration_endpoint(request: HttpRequest, team: str, name: str) -> dic
         "access_token_secret", "payload_secret", "webhook_url_secret", "bot_token_secret"
     ).first()
     if integration is None:
-        raise HttpError(404, "No such integration.")
+        raise ApiError(404, "not_found", "No such integration.")
     body = read_body(request)
     payload = body.get("payload")
     if payload is not None and not isinstance(payload, dict | list):
