@@ -8,7 +8,9 @@ never raises for delivery problems: it returns a :class:`DeliveryResult` whose
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from teams.models import Integration
@@ -37,7 +39,6 @@ class EventContext:
     url: str
     automation_name: str = ""
     event_type: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class MissingSecret(Exception):
@@ -45,7 +46,17 @@ class MissingSecret(Exception):
 
 
 def excerpt(text: str, limit: int = EXCERPT_LIMIT) -> str:
-    return text if len(text) <= limit else text[:limit]
+    return text[:limit]
+
+
+def stopwatch() -> Callable[..., DeliveryResult]:
+    """A ``DeliveryResult`` maker that stamps the milliseconds since it was started."""
+    started = time.monotonic()
+
+    def result(**kw: Any) -> DeliveryResult:
+        return DeliveryResult(duration_ms=int((time.monotonic() - started) * 1000), **kw)
+
+    return result
 
 
 def is_permanent_status(status: int) -> bool:

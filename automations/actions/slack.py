@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import urllib.request
 from typing import Any
 
@@ -19,6 +18,7 @@ from automations.actions.base import (
     EventContext,
     excerpt,
     is_permanent_status,
+    stopwatch,
 )
 from automations.network import NetworkRefused, check_url, guarded_opener
 
@@ -167,11 +167,7 @@ class SlackAction(Action):
         return found
 
     def send(self, payload: Any, *, webhook_id: str) -> DeliveryResult:
-        started = time.monotonic()
-
-        def result(**kw: Any) -> DeliveryResult:
-            return DeliveryResult(duration_ms=int((time.monotonic() - started) * 1000), **kw)
-
+        result = stopwatch()
         if not isinstance(payload, dict):
             return result(ok=False, permanent=True, error="A Slack message must be an object.")
         text = str(payload.get("text") or "")

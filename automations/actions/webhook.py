@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import requests
@@ -15,6 +14,7 @@ from automations.actions.base import (
     EventContext,
     excerpt,
     is_permanent_status,
+    stopwatch,
 )
 from automations.network import NetworkRefused, check_url, guarded_session
 from automations.signing import standard_headers, wandb_signature
@@ -73,11 +73,7 @@ class WebhookAction(Action):
         return headers
 
     def send(self, payload: Any, *, webhook_id: str) -> DeliveryResult:
-        started = time.monotonic()
-
-        def result(**kw: Any) -> DeliveryResult:
-            return DeliveryResult(duration_ms=int((time.monotonic() - started) * 1000), **kw)
-
+        result = stopwatch()
         url = self.integration.url
         try:
             body = encode_body(payload)
