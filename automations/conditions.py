@@ -51,18 +51,19 @@ class Verdict:
 
     def as_json(self) -> dict[str, Any]:
         """JSON-safe form (NaN/±inf as "NaN"/"Infinity"/"-Infinity", as the API writes them)."""
-        return {"matched": self.matched, "reason": self.reason, "values": _json_safe(self.values)}
+        return {"matched": self.matched, "reason": self.reason, "values": json_safe(self.values)}
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
+    """A copy of a JSON value with NaN/±inf floats as "NaN"/"Infinity"/"-Infinity"."""
     if isinstance(value, float) and not math.isfinite(value):
         if math.isnan(value):
             return "NaN"
         return "Infinity" if value > 0 else "-Infinity"
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 

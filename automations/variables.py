@@ -8,10 +8,10 @@ is a string (numbers with repr precision, NaN as ``NaN``, ±inf as
 from __future__ import annotations
 
 import json
-import math
 from datetime import datetime
 from typing import Any
 
+from automations.conditions import json_safe
 from automations.events import PROJECT, get_spec
 from automations.templating import METADATA_PREFIX
 
@@ -57,24 +57,6 @@ def allowed_variables(
     return names
 
 
-def _number(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return repr(value)
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else _number(value)
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
-
-
 def as_text(value: Any) -> str:
     """One variable value as text."""
     if value is None:
@@ -86,10 +68,10 @@ def as_text(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return _number(value)
+        return str(json_safe(value))
     if isinstance(value, datetime):
         return value.isoformat()
-    return json.dumps(_json_safe(value), ensure_ascii=False)
+    return json.dumps(json_safe(value), ensure_ascii=False)
 
 
 def _run_variables(type: str, data: dict[str, Any]) -> dict[str, str]:
