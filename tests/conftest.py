@@ -1,5 +1,6 @@
 """Shared fixtures: personas (admin, member, viewer, outsider), a team with a
-project and a registry, and API clients that authenticate with real API keys."""
+project and a registry, signed-in browser clients, API clients that authenticate
+with real API keys, and the integrations and automations the page tests use."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from django.test import Client
 from projects.models import Project
 from registries.models import Registry
 from teams.models import ApiKey, Membership, Team
+from tests.support.web import Clients
+
+pytest_plugins = ["tests.support.automation_fixtures"]
 
 
 @pytest.fixture
@@ -64,6 +68,17 @@ def project(team: Team) -> Project:
 @pytest.fixture
 def registry(team: Team) -> Registry:
     return Registry.objects.create(team=team, name="model")
+
+
+@pytest.fixture
+def client_for(db: Any) -> Clients:
+    def make(user: User | None) -> Client:
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
 
 
 class ApiClient:

@@ -1,8 +1,5 @@
 """The guided automation form: create, edit, inline errors, partials, presets, test, secrets."""
 
-# The fixtures shared with test_views are imported, so test parameters "redefine" them.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 import json
@@ -20,17 +17,9 @@ from automations.presets import presets_for
 from projects.models import Project, Run
 from registries.models import Registry
 from teams.models import Integration, Secret, Team
-from tests.automations.test_views import (  # noqa: F401  (fixtures)
-    SECRET_VALUE,
-    automation,
-    client_for,
-    make_automation,
-    make_execution,
-    slack,
-    token_secret,
-    webhook,
-)
+from tests.support.automation_fixtures import SECRET_VALUE
 from tests.support.receiver import Receiver
+from tests.support.web import Clients
 
 NEW_PROJECT = reverse("automation_new", kwargs={"slug": "acme", "project": "mnist"})
 NEW_REGISTRY = reverse("automation_new", kwargs={"slug": "acme", "registry": "model"})
@@ -66,7 +55,7 @@ def webhook_body(**changes: Any) -> dict[str, Any]:
 
 
 def test_admin_creates_a_webhook_automation_through_the_form(
-    admin: User, project: Project, webhook: Integration
+    admin: User, project: Project, webhook: Integration, client_for: Clients
 ) -> None:
     response = client_for(admin).post(NEW_PROJECT, webhook_body())
     automation = Automation.objects.get(name="loss-too-high")
@@ -83,7 +72,7 @@ def test_admin_creates_a_webhook_automation_through_the_form(
 
 
 def test_admin_creates_a_registry_slack_automation(
-    admin: User, registry: Registry, slack: Integration
+    admin: User, registry: Registry, slack: Integration, client_for: Clients
 ) -> None:
     page = client_for(admin).get(NEW_REGISTRY).content.decode()
     assert "A version is linked to a registry collection" in page
@@ -105,7 +94,7 @@ def test_admin_creates_a_registry_slack_automation(
 
 
 def test_errors_are_inline_and_keep_what_the_user_typed(
-    admin: User, project: Project, webhook: Integration
+    admin: User, project: Project, webhook: Integration, client_for: Clients
 ) -> None:
     body = webhook_body(
         filter_window="0",
@@ -128,7 +117,7 @@ def test_errors_are_inline_and_keep_what_the_user_typed(
 
 
 def test_invalid_json_and_bad_regex_are_inline_errors(
-    admin: User, project: Project, webhook: Integration
+    admin: User, project: Project, webhook: Integration, client_for: Clients
 ) -> None:
     body = webhook_body(payload='{"text": ', filter_run_name_regex="(unclosed")
     form = client_for(admin).post(NEW_PROJECT, body).context["form"]
@@ -141,7 +130,7 @@ def test_invalid_json_and_bad_regex_are_inline_errors(
 
 
 def test_missing_required_filter_fields_are_reported_next_to_them(
-    admin: User, project: Project, webhook: Integration
+    admin: User, project: Project, webhook: Integration, client_for: Clients
 ) -> None:
     form = client_for(admin).post(
         NEW_PROJECT, webhook_body(event_type="RUN_STATE", payload="")
@@ -151,7 +140,7 @@ def test_missing_required_filter_fields_are_reported_next_to_them(
 
 
 def test_duplicate_name_is_an_inline_error(
-    admin: User, project: Project, automation: Automation
+    admin: User, project: Project, automation: Automation, client_for: Clients
 ) -> None:
     form = client_for(admin).post(NEW_PROJECT, webhook_body(name="on-failure")).context["form"]
     assert "already exists" in " ".join(form.errors["name"])
@@ -159,7 +148,7 @@ def test_duplicate_name_is_an_inline_error(
 
 
 def test_integration_of_the_wrong_kind_cannot_be_chosen(
-    admin: User, project: Project, webhook: Integration, slack: Integration
+    admin: User, project: Project, webhook: Integration, slack: Integration, client_for: Clients
 ) -> None:
     form = client_for(admin).post(
         NEW_PROJECT, webhook_body(webhook_integration="alerts")
@@ -169,14 +158,16 @@ def test_integration_of_the_wrong_kind_cannot_be_chosen(
     assert page.count('value="alerts"') == 1 and page.count('value="deploy"') == 1
 
 
-def test_no_integration_links_to_team_settings(admin: User, project: Project) -> None:
+def test_no_integration_links_to_team_settings(
+    admin: User, project: Project, client_for: Clients
+) -> None:
     html = client_for(admin).get(NEW_PROJECT).content.decode()
     assert "no webhook integration yet" in html and "no Slack integration yet" in html
     assert reverse("team_settings", args=["acme"]) in html
 
 
 def test_edit_shows_saved_values_and_saves_changes(
-    admin: User, automation: Automation
+    admin: User, automation: Automation, client_for: Clients
 ) -> None:
     url = reverse("automation_edit", args=["acme", automation.pk])
     client = client_for(admin)
@@ -198,7 +189,9 @@ def test_edit_shows_saved_values_and_saves_changes(
     assert automation.action_config["payload"] is None  # emptied: send the full event
 
 
-def test_filter_fields_partial_follows_the_event_type(admin: User, project: Project) -> None:
+def test_filter_fields_partial_follows_the_event_type(
+    admin: User, project: Project, client_for: Clients
+) -> None:
     client = client_for(admin)
     params = {"scope_type": "project", "scope_name": "mnist"}
     response = client.get(FIELDS, {**params, "event_type": "RUN_METRIC_ZSCORE"},
@@ -215,7 +208,7 @@ def test_filter_fields_partial_follows_the_event_type(admin: User, project: Proj
 
 
 def test_without_javascript_refresh_shows_the_new_events_fields_and_keeps_values(
-    admin: User, project: Project, webhook: Integration
+    admin: User, project: Project, webhook: Integration, client_for: Clients
 ) -> None:
     body = webhook_body(event_type="CREATE_ARTIFACT", refresh="1", description="keep me")
     response = client_for(admin).post(NEW_PROJECT, body)
@@ -227,7 +220,7 @@ def test_without_javascript_refresh_shows_the_new_events_fields_and_keeps_values
 
 
 def test_preset_without_javascript_fills_the_payload(
-    admin: User, project: Project, webhook: Integration
+    admin: User, project: Project, webhook: Integration, client_for: Clients
 ) -> None:
     response = client_for(admin).post(NEW_PROJECT, webhook_body(preset="github"))
     assert not Automation.objects.exists()
@@ -249,7 +242,7 @@ def test_every_preset_uses_only_variables_of_every_event(scope_type: str) -> Non
 
 
 def test_preview_renders_the_latest_real_event_with_secrets_masked(
-    admin: User, project: Project, webhook: Integration
+    admin: User, project: Project, webhook: Integration, client_for: Clients
 ) -> None:
     Run.start(project, author=admin, run_id="r1", display_name="sweep-7").set_state("failed", admin)
     body = webhook_body(event_type="RUN_STATE", filter_states=["failed"],
@@ -266,7 +259,7 @@ def test_preview_renders_the_latest_real_event_with_secrets_masked(
 
 
 def test_preview_uses_a_sample_and_reports_unknown_variables(
-    admin: User, project: Project, webhook: Integration
+    admin: User, project: Project, webhook: Integration, client_for: Clients
 ) -> None:
     body = webhook_body(payload='{"v": "${metric_filter}", "x": "${nope}"}',
                         scope_type="project", scope_name="mnist")
@@ -276,7 +269,9 @@ def test_preview_uses_a_sample_and_reports_unknown_variables(
     assert "Unknown variable ${nope}" in html
 
 
-def test_preview_of_a_slack_message(admin: User, registry: Registry, slack: Integration) -> None:
+def test_preview_of_a_slack_message(
+    admin: User, registry: Registry, slack: Integration, client_for: Clients
+) -> None:
     body = {"event_type": "LINK_ARTIFACT", "action_type": "SLACK_NOTIFICATION",
             "slack_integration": "alerts", "title": "Linked ${artifact_version_string}",
             "severity": "ERROR", "scope_type": "registry", "scope_name": "model"}
@@ -289,7 +284,7 @@ def test_preview_of_a_slack_message(admin: User, registry: Registry, slack: Inte
 
 def test_test_button_sends_now_and_shows_the_result_in_place(
     admin: User, make_automation: Callable[..., Automation], team: Team, receiver: Receiver,
-    token_secret: Secret,
+    token_secret: Secret, client_for: Clients,
 ) -> None:
     hook = Integration.objects.create(team=team, kind="webhook", name="live",
                                       url=receiver.url("/hook"), access_token_secret=token_secret)
@@ -310,7 +305,7 @@ def test_test_button_sends_now_and_shows_the_result_in_place(
 
 
 def test_test_without_javascript_redirects_to_the_execution(
-    admin: User, automation: Automation
+    admin: User, automation: Automation, client_for: Clients
 ) -> None:
     response = client_for(admin).post(reverse("automation_test", args=["acme", automation.pk]))
     execution = Execution.objects.get(automation=automation)
@@ -319,7 +314,8 @@ def test_test_without_javascript_redirects_to_the_execution(
 
 
 def test_redeliver_creates_a_new_execution_and_opens_it(
-    admin: User, automation: Automation, make_execution: Callable[..., Execution]
+    admin: User, automation: Automation, make_execution: Callable[..., Execution],
+    client_for: Clients,
 ) -> None:
     original = make_execution(automation, status="failed")
     response = client_for(admin).post(reverse("execution_redeliver", args=["acme", original.pk]))
@@ -329,7 +325,8 @@ def test_redeliver_creates_a_new_execution_and_opens_it(
 
 
 def test_redelivering_a_pending_execution_is_refused_with_a_message(
-    admin: User, automation: Automation, make_execution: Callable[..., Execution]
+    admin: User, automation: Automation, make_execution: Callable[..., Execution],
+    client_for: Clients,
 ) -> None:
     pending = make_execution(automation, status="pending")
     response = client_for(admin).post(
@@ -342,7 +339,7 @@ def test_redelivering_a_pending_execution_is_refused_with_a_message(
 
 def test_secret_values_never_reach_the_html(
     admin: User, project: Project, team: Team, receiver: Receiver, token_secret: Secret,
-    make_automation: Callable[..., Automation],
+    make_automation: Callable[..., Automation], client_for: Clients,
 ) -> None:
     hook = Integration.objects.create(team=team, kind="webhook", name="echo",
                                       url=receiver.url("/echo"), access_token_secret=token_secret)

@@ -3,111 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from automations.models import Attempt, Automation, Event, Execution, Scope
+from automations.models import Attempt, Automation, Execution, Scope
 from projects.models import Project
 from registries.models import Registry
-from teams.models import Integration, Secret, Team
-
-SECRET_VALUE = "tok-SUPER-SECRET-4242-zebra"
-
-
-def client_for(user: User | None) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def token_secret(team: Team) -> Secret:
-    return Secret.objects.create(team=team, name="DEPLOY_TOKEN", value=SECRET_VALUE)
-
-
-@pytest.fixture
-def webhook(team: Team, token_secret: Secret) -> Integration:
-    return Integration.objects.create(
-        team=team,
-        kind=Integration.Kind.WEBHOOK,
-        name="deploy",
-        url="http://127.0.0.1:9/hook",
-        access_token_secret=token_secret,
-    )
-
-
-@pytest.fixture
-def slack(team: Team) -> Integration:
-    url = Secret.objects.create(team=team, name="SLACK_URL", value="https://hooks.example/x")
-    return Integration.objects.create(
-        team=team,
-        kind=Integration.Kind.SLACK,
-        name="alerts",
-        workspace="acme",
-        channel="#ml-alerts",
-        webhook_url_secret=url,
-    )
-
-
-@pytest.fixture
-def make_automation(
-    team: Team, project: Project, webhook: Integration
-) -> Callable[..., Automation]:
-    def make(name: str = "on-failure", **kw: Any) -> Automation:
-        fields: dict[str, Any] = {
-            "team": team,
-            "name": name,
-            "scope_type": Scope.PROJECT,
-            "project": project,
-            "event_type": "RUN_STATE",
-            "filter": {"states": ["failed"]},
-            "action_type": Automation.ActionType.WEBHOOK,
-            "integration": webhook,
-            "action_config": {"payload": {"text": "${run_name} failed", "auth": "${ACCESS_TOKEN}"}},
-        }
-        fields.update(kw)
-        return Automation.objects.create(**fields)
-
-    return make
-
-
-@pytest.fixture
-def automation(make_automation: Callable[..., Automation]) -> Automation:
-    return make_automation()
-
-
-@pytest.fixture
-def make_execution(project: Project) -> Callable[..., Execution]:
-    def make(automation: Automation, status: str = "finished", **kw: Any) -> Execution:
-        event = Event.objects.create(
-            team=automation.team,
-            type="RUN_STATE",
-            scope_type=Scope.PROJECT,
-            project=project,
-            subject="acme/mnist/run-1",
-            subject_url="/t/acme/p/mnist/runs/run-1/",
-            author_name="mia",
-            data={"run": {"id": "run-1", "name": "run-1"}, "state": "failed"},
-            evaluations=[
-                {"automation": automation.pk, "name": automation.name, "matched": True,
-                 "reason": "run state is failed (was running)"}
-            ],
-        )
-        return Execution.objects.create(
-            automation=automation,
-            event=event,
-            status=status,
-            payload={"text": "run-1 failed", "auth": "••••••"},
-            target=automation.integration.target,
-            **kw,
-        )
-
-    return make
+from teams.models import Integration
+from tests.support.web import Clients
 
 
 def list_url(project: Project) -> str:
@@ -118,7 +24,7 @@ def list_url(project: Project) -> str:
 
 
 def test_empty_state_explains_and_offers_creation_to_admins(
-    admin: User, project: Project
+    admin: User, project: Project, client_for: Clients
 ) -> None:
     html = client_for(admin).get(list_url(project)).content.decode()
     assert "No automations yet" in html
@@ -128,7 +34,7 @@ def test_empty_state_explains_and_offers_creation_to_admins(
 
 @pytest.mark.parametrize("persona", ["member", "viewer"])
 def test_empty_state_has_no_dead_button_for_non_admins(
-    persona: str, request: pytest.FixtureRequest, project: Project
+    persona: str, request: pytest.FixtureRequest, project: Project, client_for: Clients
 ) -> None:
     user = request.getfixturevalue(persona)
     html = client_for(user).get(list_url(project)).content.decode()
@@ -138,7 +44,8 @@ def test_empty_state_has_no_dead_button_for_non_admins(
 
 
 def test_list_shows_event_in_words_action_target_and_last_execution(
-    admin: User, project: Project, automation: Automation, make_execution: Callable[..., Execution]
+    admin: User, project: Project, automation: Automation, make_execution: Callable[..., Execution],
+    client_for: Clients,
 ) -> None:
     execution = make_execution(automation, status="failed")
     html = client_for(admin).get(list_url(project)).content.decode()
@@ -152,7 +59,7 @@ def test_list_shows_event_in_words_action_target_and_last_execution(
 
 
 def test_list_filters_and_sorts_by_get_params(
-    admin: User, project: Project, make_automation: Callable[..., Automation]
+    admin: User, project: Project, make_automation: Callable[..., Automation], client_for: Clients
 ) -> None:
     make_automation("b-alias", event_type="ADD_ARTIFACT_ALIAS", filter={"alias_regex": "^prod"})
     make_automation("a-failed")
@@ -177,7 +84,7 @@ def test_list_filters_and_sorts_by_get_params(
 
 def test_list_sorts_by_last_run(
     admin: User, project: Project, make_automation: Callable[..., Automation],
-    make_execution: Callable[..., Execution],
+    make_execution: Callable[..., Execution], client_for: Clients,
 ) -> None:
     old, new = make_automation("old-one"), make_automation("new-one")
     make_automation("never-run")
@@ -190,7 +97,7 @@ def test_list_sorts_by_last_run(
 @pytest.mark.parametrize("persona", ["member", "viewer"])
 def test_non_admins_see_automations_read_only(
     persona: str, request: pytest.FixtureRequest, project: Project, automation: Automation,
-    make_execution: Callable[..., Execution],
+    make_execution: Callable[..., Execution], client_for: Clients,
 ) -> None:
     user = request.getfixturevalue(persona)
     execution = make_execution(automation)
@@ -212,7 +119,7 @@ def test_non_admins_see_automations_read_only(
 
 
 def test_registry_tab_lists_registry_automations(
-    admin: User, registry: Registry, slack: Integration, automation: Automation
+    admin: User, registry: Registry, slack: Integration, automation: Automation, client_for: Clients
 ) -> None:
     Automation.objects.create(
         team=registry.team, name="prod-alias", scope_type=Scope.REGISTRY, registry=registry,
@@ -230,7 +137,7 @@ def test_registry_tab_lists_registry_automations(
 
 def test_outsiders_get_404_everywhere(
     outsider: User, project: Project, registry: Registry, automation: Automation,
-    make_execution: Callable[..., Execution],
+    make_execution: Callable[..., Execution], client_for: Clients,
 ) -> None:
     execution = make_execution(automation)
     client = client_for(outsider)
@@ -268,7 +175,7 @@ def test_anonymous_users_are_sent_to_login(project: Project) -> None:
 @pytest.mark.parametrize("persona", ["member", "viewer"])
 def test_hand_posted_manage_forms_answer_403(
     persona: str, request: pytest.FixtureRequest, project: Project, automation: Automation,
-    make_execution: Callable[..., Execution], webhook: Integration,
+    make_execution: Callable[..., Execution], webhook: Integration, client_for: Clients,
 ) -> None:
     user = request.getfixturevalue(persona)
     execution = make_execution(automation)
@@ -300,7 +207,7 @@ def test_hand_posted_manage_forms_answer_403(
 
 
 def test_toggle_is_one_click_and_htmx_swaps_the_switch(
-    admin: User, project: Project, automation: Automation
+    admin: User, project: Project, automation: Automation, client_for: Clients
 ) -> None:
     client = client_for(admin)
     url = reverse("automation_toggle", args=["acme", automation.pk])
@@ -316,7 +223,7 @@ def test_toggle_is_one_click_and_htmx_swaps_the_switch(
 
 
 def test_toggle_ignores_an_offsite_next(
-    admin: User, project: Project, automation: Automation
+    admin: User, project: Project, automation: Automation, client_for: Clients
 ) -> None:
     response = client_for(admin).post(
         reverse("automation_toggle", args=["acme", automation.pk]), {"next": "https://evil.example/"}
@@ -325,7 +232,8 @@ def test_toggle_ignores_an_offsite_next(
 
 
 def test_delete_asks_for_confirmation_then_deletes(
-    admin: User, project: Project, automation: Automation, make_execution: Callable[..., Execution]
+    admin: User, project: Project, automation: Automation, make_execution: Callable[..., Execution],
+    client_for: Clients,
 ) -> None:
     make_execution(automation)
     client = client_for(admin)
@@ -345,7 +253,8 @@ def test_delete_asks_for_confirmation_then_deletes(
 
 
 def test_scope_history_is_newest_first_filtered_and_paginated(
-    admin: User, project: Project, automation: Automation, make_execution: Callable[..., Execution]
+    admin: User, project: Project, automation: Automation, make_execution: Callable[..., Execution],
+    client_for: Clients,
 ) -> None:
     executions = [make_execution(automation) for _ in range(26)]
     failed = make_execution(automation, status="failed")
@@ -364,7 +273,7 @@ def test_scope_history_is_newest_first_filtered_and_paginated(
 
 def test_registry_history_tab_shows_only_registry_executions(
     admin: User, registry: Registry, automation: Automation,
-    make_execution: Callable[..., Execution],
+    make_execution: Callable[..., Execution], client_for: Clients,
 ) -> None:
     make_execution(automation)
     url = reverse("registry_history", args=["acme", "model"])
@@ -374,7 +283,8 @@ def test_registry_history_tab_shows_only_registry_executions(
 
 
 def test_automation_detail_shows_config_and_its_history(
-    admin: User, automation: Automation, make_execution: Callable[..., Execution]
+    admin: User, automation: Automation, make_execution: Callable[..., Execution],
+    client_for: Clients,
 ) -> None:
     execution = make_execution(automation)
     html = client_for(admin).get(automation.get_absolute_url()).content.decode()
@@ -386,7 +296,8 @@ def test_automation_detail_shows_config_and_its_history(
 
 
 def test_execution_detail_shows_event_reason_target_payload_and_attempts(
-    admin: User, automation: Automation, make_execution: Callable[..., Execution]
+    admin: User, automation: Automation, make_execution: Callable[..., Execution],
+    client_for: Clients,
 ) -> None:
     execution = make_execution(
         automation, status="failed", error="Receiver answered 500 three times.",
@@ -409,7 +320,8 @@ def test_execution_detail_shows_event_reason_target_payload_and_attempts(
 
 
 def test_execution_detail_falls_back_to_the_events_evaluation(
-    admin: User, automation: Automation, make_execution: Callable[..., Execution]
+    admin: User, automation: Automation, make_execution: Callable[..., Execution],
+    client_for: Clients,
 ) -> None:
     execution = make_execution(automation)
     html = client_for(admin).get(execution.get_absolute_url()).content.decode()

@@ -11,6 +11,7 @@ from django.test import Client
 
 from inbox.models import Inbox
 from teams.models import Team
+from tests.support.web import Clients
 
 
 @pytest.fixture
@@ -18,14 +19,10 @@ def inbox(team: Team, admin: Any) -> Inbox:
     return Inbox.objects.create(team=team, name="try-deploy", created_by=admin)
 
 
-def logged_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def test_an_admin_creates_an_inbox_and_sees_its_url(team: Team, admin: Any) -> None:
-    client = logged_in(admin)
+def test_an_admin_creates_an_inbox_and_sees_its_url(
+    team: Team, admin: Any, client_for: Clients
+) -> None:
+    client = client_for(admin)
 
     resp = client.post("/t/acme/settings/inboxes/", {"name": "Deploy tryout"}, follow=True)
 
@@ -37,8 +34,10 @@ def test_an_admin_creates_an_inbox_and_sees_its_url(team: Team, admin: Any) -> N
     assert inbox.url == f"http://127.0.0.1:8000/inbox/{inbox.token}/"
 
 
-def test_a_duplicate_or_blank_name_is_a_form_error(inbox: Inbox, admin: Any) -> None:
-    client = logged_in(admin)
+def test_a_duplicate_or_blank_name_is_a_form_error(
+    inbox: Inbox, admin: Any, client_for: Clients
+) -> None:
+    client = client_for(admin)
 
     dup = client.post("/t/acme/settings/inboxes/", {"name": "try-deploy"})
     blank = client.post("/t/acme/settings/inboxes/", {"name": "  "})
@@ -51,11 +50,11 @@ def test_a_duplicate_or_blank_name_is_a_form_error(inbox: Inbox, admin: Any) -> 
 
 
 def test_the_list_shows_the_teams_inboxes_only(
-    inbox: Inbox, other_team: Team, admin: Any
+    inbox: Inbox, other_team: Team, admin: Any, client_for: Clients
 ) -> None:
     Inbox.objects.create(team=other_team, name="globex-secret-inbox")
 
-    resp = logged_in(admin).get("/t/acme/settings/inboxes/")
+    resp = client_for(admin).get("/t/acme/settings/inboxes/")
 
     assert resp.status_code == 200
     assert b"try-deploy" in resp.content
@@ -63,7 +62,7 @@ def test_the_list_shows_the_teams_inboxes_only(
 
 
 def test_received_requests_appear_newest_first_in_the_polled_partial(
-    inbox: Inbox, admin: Any
+    inbox: Inbox, admin: Any, client_for: Clients
 ) -> None:
     Client().post(inbox.path, json.dumps({"n": "first"}), content_type="application/json")
     Client().post(
@@ -71,8 +70,8 @@ def test_received_requests_appear_newest_first_in_the_polled_partial(
         headers={"Authorization": "Bearer s3cr3t-token"},
     )
 
-    page = logged_in(admin).get(inbox.get_absolute_url())
-    partial = logged_in(admin).get(f"/t/acme/settings/inboxes/{inbox.pk}/requests/")
+    page = client_for(admin).get(inbox.get_absolute_url())
+    partial = client_for(admin).get(f"/t/acme/settings/inboxes/{inbox.pk}/requests/")
 
     assert b'hx-trigger="every 2s"' in page.content
     html = partial.content.decode()
@@ -83,19 +82,21 @@ def test_received_requests_appear_newest_first_in_the_polled_partial(
     assert "unsigned" in html
 
 
-def test_clear_removes_every_request(inbox: Inbox, admin: Any) -> None:
+def test_clear_removes_every_request(inbox: Inbox, admin: Any, client_for: Clients) -> None:
     Client().post(inbox.path, "{}", content_type="application/json")
 
-    resp = logged_in(admin).post(f"/t/acme/settings/inboxes/{inbox.pk}/clear/")
+    resp = client_for(admin).post(f"/t/acme/settings/inboxes/{inbox.pk}/clear/")
 
     assert resp.status_code == 302
     assert inbox.requests.count() == 0
 
 
-def test_delete_removes_the_inbox_and_its_url_stops_answering(inbox: Inbox, admin: Any) -> None:
+def test_delete_removes_the_inbox_and_its_url_stops_answering(
+    inbox: Inbox, admin: Any, client_for: Clients
+) -> None:
     path = inbox.path
 
-    resp = logged_in(admin).post(f"/t/acme/settings/inboxes/{inbox.pk}/delete/")
+    resp = client_for(admin).post(f"/t/acme/settings/inboxes/{inbox.pk}/delete/")
 
     assert resp.status_code == 302
     assert not Inbox.objects.exists()
@@ -109,13 +110,13 @@ def test_delete_removes_the_inbox_and_its_url_stops_answering(inbox: Inbox, admi
      ("post", "{pk}/delete/"), ("post", "")],
 )
 def test_members_and_viewers_are_forbidden(
-    inbox: Inbox, persona: str, method: str, suffix: str, request: Any
+    inbox: Inbox, persona: str, method: str, suffix: str, request: Any, client_for: Clients
 ) -> None:
     user = request.getfixturevalue(persona)
     Client().post(inbox.path, "{}", content_type="application/json")
     url = "/t/acme/settings/inboxes/" + suffix.format(pk=inbox.pk)
 
-    resp = getattr(logged_in(user), method)(url, {"name": "x"} if method == "post" else None)
+    resp = getattr(client_for(user), method)(url, {"name": "x"} if method == "post" else None)
 
     assert resp.status_code == 403
     assert Inbox.objects.filter(pk=inbox.pk).exists()
@@ -123,8 +124,10 @@ def test_members_and_viewers_are_forbidden(
     assert Inbox.objects.count() == 1
 
 
-def test_an_outsider_gets_404_even_with_the_inbox_id(inbox: Inbox, outsider: Any) -> None:
-    client = logged_in(outsider)
+def test_an_outsider_gets_404_even_with_the_inbox_id(
+    inbox: Inbox, outsider: Any, client_for: Clients
+) -> None:
+    client = client_for(outsider)
 
     assert client.get(f"/t/acme/settings/inboxes/{inbox.pk}/").status_code == 404
     assert client.post(f"/t/acme/settings/inboxes/{inbox.pk}/delete/").status_code == 404
@@ -132,11 +135,11 @@ def test_an_outsider_gets_404_even_with_the_inbox_id(inbox: Inbox, outsider: Any
 
 
 def test_an_inbox_of_another_team_is_404_for_an_admin(
-    other_team: Team, admin: Any
+    other_team: Team, admin: Any, client_for: Clients
 ) -> None:
     foreign = Inbox.objects.create(team=other_team, name="theirs")
 
-    resp = logged_in(admin).get(f"/t/acme/settings/inboxes/{foreign.pk}/")
+    resp = client_for(admin).get(f"/t/acme/settings/inboxes/{foreign.pk}/")
 
     assert resp.status_code == 404
 
@@ -149,9 +152,9 @@ def test_anonymous_users_are_sent_to_log_in(inbox: Inbox) -> None:
 
 
 def test_polling_answers_204_until_something_arrives_or_is_cleared(
-    inbox: Inbox, admin: Any
+    inbox: Inbox, admin: Any, client_for: Clients
 ) -> None:
-    client = logged_in(admin)
+    client = client_for(admin)
     partial = f"/t/acme/settings/inboxes/{inbox.pk}/requests/"
     Client().post(inbox.path, "{}", content_type="application/json")
     first = client.get(partial)

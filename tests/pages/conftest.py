@@ -1,15 +1,12 @@
-"""Fixtures of the page tests: signed-in clients and a team with data on every page."""
+"""Fixtures of the page tests: a team with data on every page, and the lists of pages."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 
 from projects.models import Artifact, ArtifactVersion, Project, Run
 from registries.models import LinkedVersion, Registry
@@ -17,17 +14,6 @@ from teams.models import Integration, Secret, Team
 
 SECRET_VALUE = "plaintext-Zq8-never-shown-4711"
 SLACK_SECRET_VALUE = "https://hooks.slack.example/T000/B000/plaintext-XyZ-0815"
-
-
-@pytest.fixture
-def client_for(db: Any) -> Callable[[User | None], Client]:
-    def make(user: User | None) -> Client:
-        client = Client()
-        if user is not None:
-            client.force_login(user)
-        return client
-
-    return make
 
 
 @dataclass

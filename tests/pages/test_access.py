@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from tests.pages.conftest import Filled, admin_pages, read_pages
+from tests.support.web import Clients
 
 
 @pytest.fixture
@@ -17,7 +18,7 @@ def people(admin: User, member: User, viewer: User, outsider: User) -> dict[str,
 
 
 def test_members_of_every_role_read_every_page(
-    filled: Filled, people: dict[str, User], client_for: Callable[[User | None], Client]
+    filled: Filled, people: dict[str, User], client_for: Clients
 ) -> None:
     for role in ("admin", "member", "viewer"):
         client = client_for(people[role])
@@ -28,7 +29,7 @@ def test_members_of_every_role_read_every_page(
 
 
 def test_outsiders_get_404_everywhere(
-    filled: Filled, outsider: User, client_for: Callable[[User | None], Client]
+    filled: Filled, outsider: User, client_for: Clients
 ) -> None:
     client = client_for(outsider)
     for url in read_pages(filled) + admin_pages(filled):
@@ -36,7 +37,7 @@ def test_outsiders_get_404_everywhere(
 
 
 def test_anonymous_visitors_are_sent_to_login(
-    filled: Filled, client_for: Callable[[User | None], Client]
+    filled: Filled, client_for: Clients
 ) -> None:
     client = client_for(None)
     for url in [*read_pages(filled), *admin_pages(filled), "/", "/account/"]:
@@ -46,7 +47,7 @@ def test_anonymous_visitors_are_sent_to_login(
 
 
 def test_team_settings_are_for_admins_only(
-    filled: Filled, people: dict[str, User], client_for: Callable[[User | None], Client]
+    filled: Filled, people: dict[str, User], client_for: Clients
 ) -> None:
     for url in admin_pages(filled):
         assert client_for(people["admin"]).get(url).status_code == 200, url
@@ -55,7 +56,7 @@ def test_team_settings_are_for_admins_only(
 
 
 def test_settings_link_is_shown_to_admins_only(
-    filled: Filled, admin: User, member: User, client_for: Callable[[User | None], Client]
+    filled: Filled, admin: User, member: User, client_for: Clients
 ) -> None:
     home = f"/t/{filled.team.slug}/"
     settings_url = f"/t/{filled.team.slug}/settings/"
@@ -64,7 +65,7 @@ def test_settings_link_is_shown_to_admins_only(
 
 
 def test_unknown_objects_answer_404(
-    filled: Filled, admin: User, client_for: Callable[[User | None], Client]
+    filled: Filled, admin: User, client_for: Clients
 ) -> None:
     client = client_for(admin)
     t, p = filled.team.slug, filled.project.name
@@ -80,7 +81,7 @@ def test_unknown_objects_answer_404(
 
 
 def test_another_teams_integration_is_404_for_its_non_admins(
-    filled: Filled, outsider: User, client_for: Callable[[User | None], Client]
+    filled: Filled, outsider: User, client_for: Clients
 ) -> None:
     # otto is an admin of globex: globex's settings URL with acme's integration id is 404.
     url = f"/t/globex/settings/integrations/{filled.webhook.pk}/"
@@ -88,7 +89,7 @@ def test_another_teams_integration_is_404_for_its_non_admins(
 
 
 def test_home_redirects_to_the_first_team(
-    filled: Filled, member: User, client_for: Callable[[User | None], Client]
+    filled: Filled, member: User, client_for: Clients
 ) -> None:
     response = client_for(member).get("/")
     assert response.status_code == 302
@@ -96,7 +97,7 @@ def test_home_redirects_to_the_first_team(
 
 
 def test_home_without_a_team_is_a_friendly_page(
-    make_user: Callable[..., User], client_for: Callable[[User | None], Client]
+    make_user: Callable[..., User], client_for: Clients
 ) -> None:
     response = client_for(make_user("newbie")).get("/")
     assert response.status_code == 200
@@ -104,7 +105,7 @@ def test_home_without_a_team_is_a_friendly_page(
 
 
 def test_login_page_logs_in_and_logout_logs_out(
-    filled: Filled, member: User, client_for: Callable[[User | None], Client]
+    filled: Filled, member: User, client_for: Clients
 ) -> None:
     client = client_for(None)
     assert client.get("/login/").status_code == 200

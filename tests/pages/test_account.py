@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from django.contrib.auth.models import User
 from django.test import Client
 
 from teams.models import ApiKey
-
-Clients = Callable[[User | None], Client]
+from tests.support.web import Clients
 
 
 def test_a_new_key_is_shown_once_and_works(member: User, client_for: Clients) -> None:

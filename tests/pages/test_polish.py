@@ -1,8 +1,5 @@
 """Details found by looking at the pages in a browser: words instead of codes, sensible defaults."""
 
-# The fixtures shared with test_views are imported, so test parameters "redefine" them.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -14,20 +11,13 @@ from automations.models import Automation, Execution
 from automations.templatetags.automations_tags import happening, ticks
 from projects.models import Artifact, Project
 from teams.models import Integration
-from tests.automations.test_views import (  # noqa: F401  (fixtures)
-    client_for,
-    make_automation,
-    make_execution,
-    slack,
-    token_secret,
-    webhook,
-)
+from tests.support.web import Clients
 
 NEW_PROJECT = reverse("automation_new", kwargs={"slug": "acme", "project": "mnist"})
 
 
 def test_the_only_integration_of_a_kind_is_preselected_on_a_new_automation(
-    admin: User, project: Project, webhook: Integration, slack: Integration
+    admin: User, project: Project, webhook: Integration, slack: Integration, client_for: Clients
 ) -> None:
     form = client_for(admin).get(NEW_PROJECT).context["form"]
     assert form["webhook_integration"].value() == "deploy"
@@ -35,7 +25,7 @@ def test_the_only_integration_of_a_kind_is_preselected_on_a_new_automation(
 
 
 def test_nothing_is_preselected_when_there_is_a_choice(
-    admin: User, project: Project, webhook: Integration
+    admin: User, project: Project, webhook: Integration, client_for: Clients
 ) -> None:
     Integration.objects.create(
         team=webhook.team, kind=Integration.Kind.WEBHOOK, name="other", url="https://example.com/h"
@@ -44,7 +34,9 @@ def test_nothing_is_preselected_when_there_is_a_choice(
     assert form["webhook_integration"].value() in (None, "")
 
 
-def test_event_types_read_as_words_on_the_team_home(admin: User, project: Project) -> None:
+def test_event_types_read_as_words_on_the_team_home(
+    admin: User, project: Project, client_for: Clients
+) -> None:
     Artifact.log_version(
         project, name="m", type="model", digest="d1", aliases=["latest"], author=admin
     )
@@ -62,7 +54,9 @@ def test_ticks_shows_code_and_escapes_the_rest() -> None:
     assert ticks("last `window` <values>") == "last <code>window</code> &lt;values&gt;"
 
 
-def test_filter_description_shows_code_not_backticks(admin: User, project: Project) -> None:
+def test_filter_description_shows_code_not_backticks(
+    admin: User, project: Project, client_for: Clients
+) -> None:
     url = reverse("automation_filter_fields", args=["acme"])
     html = client_for(admin).get(
         url, {"event_type": "RUN_METRIC_THRESHOLD", "scope_type": "project", "scope_name": "mnist"}
@@ -70,7 +64,7 @@ def test_filter_description_shows_code_not_backticks(admin: User, project: Proje
     assert "<code>window</code>" in html and "`window`" not in html
 
 
-def test_form_labels_have_no_trailing_colon(admin: User) -> None:
+def test_form_labels_have_no_trailing_colon(admin: User, client_for: Clients) -> None:
     html = client_for(admin).get(reverse("settings_secrets", args=["acme"])).content.decode()
     assert '<label for="id_name">Name</label>' in html
     assert 'aria-describedby="id_name_helptext"' in html and 'id="id_name_helptext"' in html
@@ -80,7 +74,7 @@ def test_webhook_id_is_shown_for_webhooks_only(
     admin: User,
     make_automation: Callable[..., Automation],
     make_execution: Callable[..., Execution],
-    slack: Integration,
+    slack: Integration, client_for: Clients,
 ) -> None:
     hook = make_execution(make_automation("hook"))
     note = make_execution(

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.contrib.auth.models import User
-from django.test import Client
 
 from automations.models import Event
 from projects.models import ArtifactAlias
 from tests.pages.conftest import Filled
-
-Clients = Callable[[User | None], Client]
+from tests.support.web import Clients
 
 
 def artifact_url(f: Filled) -> str:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.contrib.auth.models import User
-from django.test import Client
 
 from registries.models import Collection, LinkedAlias, Registry
 from tests.pages.conftest import Filled
-
-Clients = Callable[[User | None], Client]
+from tests.support.web import Clients
 
 
 def test_registry_page_shows_collections_versions_sources_and_aliases(

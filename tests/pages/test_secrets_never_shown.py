@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.contrib.auth.models import User
-from django.test import Client
 
 from tests.pages.conftest import SECRET_VALUE, SLACK_SECRET_VALUE, Filled, admin_pages, read_pages
+from tests.support.web import Clients
 
 ROTATED = "rotated-plaintext-Jk2-never-shown"
 
 
 def test_no_page_contains_a_secret_value_or_the_signing_secret(
     filled: Filled, admin: User, member: User, viewer: User,
-    client_for: Callable[[User | None], Client],
+    client_for: Clients,
 ) -> None:
     admin_client = client_for(admin)
     # Responses to form posts that re-render pages with errors count too.

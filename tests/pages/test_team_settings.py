@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib.auth.models import User
-from django.test import Client
 
 from automations.models import Automation
 from teams.models import Integration, Membership, Secret
 from tests.pages.conftest import SECRET_VALUE, Filled
-
-Clients = Callable[[User | None], Client]
+from tests.support.web import Clients
 
 
 def messages_of(response: object) -> list[str]:
