@@ -1,41 +1,18 @@
-"""Template helpers of the Automations pages: times, status badges, JSON, sort links."""
+"""Template helpers of the Automations pages: status badges, JSON, sort links.
+
+Times use ``reltime`` of ``{% load beacon %}``."""
 
 from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
 from typing import Any
 
 from django import template
-from django.utils import timezone
 from django.utils.html import escape, format_html
-from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timesince import timesince
 
 register = template.Library()
-
-
-@register.filter
-def when(value: datetime | None) -> SafeString | str:
-    """A relative time ("3 minutes ago") with the exact time on hover."""
-    if not value:
-        return "—"
-    now = timezone.now()
-    exact = timezone.localtime(value)
-    if value <= now:
-        words = "just now" if (now - value).total_seconds() < 60 else f"{timesince(value, now)} ago"
-    else:
-        words = f"in {timesince(now, value)}"
-    # timesince puts a non-breaking space between number and unit; keep at most two units.
-    words = words.replace("\xa0", " ")
-    return format_html(
-        '<time datetime="{}" title="{}">{}</time>',
-        exact.isoformat(),
-        exact.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        words,
-    )
 
 
 @register.filter
@@ -81,11 +58,6 @@ def sort_link(context: template.Context, key: str, label: str) -> SafeString:
     if state:
         return format_html('<a href="{}" aria-sort="{}">{}{}</a>', href, state, label, arrow)
     return format_html('<a href="{}">{}</a>', href, label)
-
-
-@register.filter
-def qs(params: dict[str, Any]) -> str:
-    return urlencode({k: v for k, v in params.items() if v not in (None, "")})
 
 
 @register.filter

@@ -27,11 +27,6 @@ def event_type_choices(scope_type: str) -> list[tuple[str, str]]:
     return [(spec.type, spec.label) for spec in events.specs_for_scope(scope_type)]
 
 
-def action_words(automation: Automation) -> str:
-    kind = automation.get_action_type_display()
-    return f"{kind} → {automation.integration.name}"
-
-
 def decorate(automation: Automation) -> Automation:
     """Attach the words a row or a detail page shows (no queries)."""
     automation.event_words = event_label(automation.scope_type, automation.event_type)  # type: ignore[attr-defined]

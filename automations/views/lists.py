@@ -12,7 +12,7 @@ from django.shortcuts import render
 
 from automations.models import Execution
 from automations.views.display import decorate, event_label, event_type_choices
-from automations.views.scope import ScopePage, automation_page, scope_page
+from automations.views.scope import automation_page, scope_page
 
 PER_PAGE = 25
 SORTS = {"name": "name", "event": "event_type", "last": "last_at"}
@@ -46,8 +46,7 @@ def automation_list(
     request: HttpRequest, slug: str, project: str | None = None, registry: str | None = None
 ) -> HttpResponse:
     page = scope_page(request, slug, project=project, registry=registry)
-    all_automations = page.automations()
-    qs = with_last_execution(all_automations.select_related("team", "integration"))
+    qs = with_last_execution(page.automations().select_related("team", "integration"))
     event = request.GET.get("event", "")
     enabled = request.GET.get("enabled", "")
     q = request.GET.get("q", "").strip()
@@ -126,5 +125,3 @@ def automation_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         ),
     )
 
-
-__all__ = ["ScopePage", "automation_detail", "automation_list", "scope_history"]
