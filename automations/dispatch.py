@@ -466,6 +466,17 @@ def schedule_retry(execution: Execution) -> None:
     )
 
 
+def load_for_delivery(execution_id: int) -> Execution:
+    """The execution with everything rendering and sending read, in one query."""
+    return Execution.objects.select_related(
+        "automation__integration__access_token_secret",
+        "automation__integration__payload_secret",
+        "automation__integration__webhook_url_secret",
+        "automation__integration__bot_token_secret",
+        "event__team", "event__project", "event__registry",
+    ).get(pk=execution_id)
+
+
 def deliver_execution(execution_id: int) -> Execution | None:
     """Claim and deliver one execution; None when it was not ours to deliver.
 
@@ -473,13 +484,7 @@ def deliver_execution(execution_id: int) -> Execution | None:
     short sleep; later ones are scheduled (and the sweep catches any that get lost)."""
     if not claim(execution_id):
         return None
-    execution = Execution.objects.select_related(
-        "automation__integration__access_token_secret",
-        "automation__integration__payload_secret",
-        "automation__integration__webhook_url_secret",
-        "automation__integration__bot_token_secret",
-        "event__team", "event__project", "event__registry",
-    ).get(pk=execution_id)
+    execution = load_for_delivery(execution_id)
     while True:
         send_once(execution)
         if execution.status != Execution.Status.PENDING or execution.next_attempt_at is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
@@ -103,9 +104,7 @@ def run_test(automation: Automation, user: Any) -> Execution:
 
 def deliver_now(execution: Execution) -> Execution:
     if dispatch.claim(execution.pk):
-        execution = Execution.objects.select_related(
-            "automation__integration", "event__team", "event__project", "event__registry"
-        ).get(pk=execution.pk)
+        execution = dispatch.load_for_delivery(execution.pk)
         dispatch.send_once(execution, retry=False)
     execution.refresh_from_db()
     return execution
@@ -146,11 +145,8 @@ def test_integration(integration: Integration, payload: Any = None) -> DeliveryR
         )
     result = action.send(payload, webhook_id=generate_webhook_id())
     hidden = list(action.secrets().values())
-    return DeliveryResult(
-        ok=result.ok,
-        status=result.status,
+    return replace(
+        result,
         response_excerpt=mask_secrets(result.response_excerpt, hidden),
-        duration_ms=result.duration_ms,
         error=mask_secrets(result.error, hidden),
-        permanent=result.permanent,
     )
