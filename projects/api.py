@@ -227,11 +227,11 @@ def get_history(
 ) -> dict[str, Any]:
     access = get_team(request.user, team)
     obj = _run(_project(access.team, project), run)
-    names = [metric] if metric is not None else obj.metric_names()
+    histories = obj.histories(None if metric is None else [metric])
     return {
         "metrics": {
-            name: [{"step": s, "value": encode_number(v)} for s, v in obj.history(name)]
-            for name in names
+            name: [{"step": s, "value": encode_number(v)} for s, v in points]
+            for name, points in histories.items()
         }
     }
 

@@ -232,10 +232,20 @@ class Run(models.Model):
 
     def history(self, key: str) -> list[tuple[int, float]]:
         """Every ``(step, value)`` of one metric, in step order."""
-        return [
-            (p.step, p.as_float)
-            for p in self.metric_points.filter(key=key).only("step", "value").order_by("step", "id")
-        ]
+        return self.histories([key])[key]
+
+    def histories(self, keys: list[str] | None = None) -> dict[str, list[tuple[int, float]]]:
+        """Every ``(step, value)`` per metric, in step order, in one query: the metrics
+        ``keys`` (each present, maybe empty), or every metric of the run in name order."""
+        points = self.metric_points.order_by("key", "step", "id")
+        out: dict[str, list[tuple[int, float]]] = {}
+        if keys is not None:
+            points = points.filter(key__in=keys)
+            out = {key: [] for key in keys}
+        # Tuples, not model instances: a deferred instance loads its run_id one query each.
+        for key, step, value in points.values_list("key", "step", "value"):
+            out.setdefault(key, []).append((step, MetricPoint.to_float(value)))
+        return out
 
     def metric_names(self) -> list[str]:
         # order_by("key"): the default ordering's fields would otherwise join DISTINCT.
@@ -246,7 +256,7 @@ class MetricPoint(models.Model):
     """One value of one metric at one step of a run.
 
     ``value`` is NULL for NaN, because SQLite cannot store NaN (it stores NULL);
-    ±Infinity are stored as floats. Use :attr:`as_float`.
+    ±Infinity are stored as floats. Use :attr:`as_float` (:meth:`to_float` for stored values).
     """
 
     run = models.ForeignKey(Run, models.CASCADE, related_name="metric_points")
@@ -264,11 +274,15 @@ class MetricPoint(models.Model):
 
     @property
     def as_float(self) -> float:
-        return math.nan if self.value is None else self.value
+        return self.to_float(self.value)
 
     @staticmethod
     def to_db(value: float) -> float | None:
         return None if math.isnan(value) else value
+
+    @staticmethod
+    def to_float(value: float | None) -> float:
+        return math.nan if value is None else value
 
 
 def encode_number(value: float) -> float | str:

@@ -71,8 +71,7 @@ def run_detail(request: HttpRequest, slug: str, project: str, run_id: str) -> Ht
     charts = []
     by_step: dict[int, dict[str, float]] = {}
     marks = automation_marks(run)
-    for key in run.metric_names():
-        points = run.history(key)
+    for key, points in run.histories().items():
         mk = marks.get(key, {"thresholds": [], "markers": []})
         svg = line_chart(points, title=key, thresholds=mk["thresholds"], markers=mk["markers"])
         charts.append({"key": key, "svg": svg, "count": len(points), **mk})
