@@ -4,7 +4,7 @@ with real API keys, and the integrations and automations the page tests use."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from django.test import Client
 from projects.models import Project
 from registries.models import Registry
 from teams.models import ApiKey, Membership, Team
+from tests.support.receiver import Receiver
 from tests.support.web import Clients
 
 pytest_plugins = ["tests.support.automation_fixtures"]
@@ -68,6 +69,13 @@ def project(team: Team) -> Project:
 @pytest.fixture
 def registry(team: Team) -> Registry:
     return Registry.objects.create(team=team, name="model")
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """An HTTP server on loopback that records what it is sent."""
+    with Receiver() as server:
+        yield server
 
 
 @pytest.fixture

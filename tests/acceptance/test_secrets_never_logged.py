@@ -16,12 +16,6 @@ TOKEN = "tok-LOG-canary-7c1f9e"
 PAYLOAD_KEY = "key-LOG-canary-2b8d4a"
 
 
-@pytest.fixture
-def receiver() -> Any:
-    with Receiver() as r:
-        yield r
-
-
 def test_secret_values_never_appear_in_logs(
     admin_api: Any, member_api: Any, project: Any, receiver: Receiver,
     caplog: pytest.LogCaptureFixture, settings: Any,

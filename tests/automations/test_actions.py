@@ -3,9 +3,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import json
-from collections.abc import Iterator
 from typing import Any
 from unittest import mock
 
@@ -30,13 +28,6 @@ CONTEXT = EventContext(
     who="mia", url="http://127.0.0.1:8000/acme/mnist/runs/sweep-1/",
     automation_name="failed-runs", event_type="RUN_STATE",
 )
-
-
-@pytest.fixture
-def public_dns() -> Any:
-    with mock.patch("automations.network.resolve", autospec=True) as resolve:
-        resolve.return_value = [ipaddress.ip_address("93.184.216.34")]
-        yield resolve
 
 
 def response(status: int, text: str = "", headers: dict[str, str] | None = None) -> Any:
@@ -282,12 +273,6 @@ def test_slack_to_a_private_webhook_url_is_refused(team: Team, settings: Any) ->
 
 
 # --- the connection itself is checked (DNS rebinding) ------------------------------------
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as server:
-        yield server
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 from unittest import mock
 
@@ -39,13 +38,6 @@ def body(**changes: Any) -> dict[str, Any]:
     }
     data.update(changes)
     return data
-
-
-@pytest.fixture
-def public_dns() -> Any:
-    with mock.patch("automations.network.resolve", autospec=True) as resolve:
-        resolve.return_value = [ipaddress.ip_address("93.184.216.34")]
-        yield resolve
 
 
 def ok_response(text: str = "ok") -> requests.Response:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import ipaddress
 from datetime import timedelta
 from typing import Any
 from unittest import mock
@@ -271,13 +270,6 @@ def response(status: int, text: str = "ok") -> requests.Response:
     r.status_code = status
     r._content = text.encode()
     return r
-
-
-@pytest.fixture
-def public_dns() -> Any:
-    with mock.patch("automations.network.resolve", autospec=True) as resolve:
-        resolve.return_value = [ipaddress.ip_address("93.184.216.34")]
-        yield resolve
 
 
 def pending_execution(project: Project, integration: Integration, member: Any,

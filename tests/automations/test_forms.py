@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,12 +25,6 @@ NEW_PROJECT = reverse("automation_new", kwargs={"slug": "acme", "project": "mnis
 NEW_REGISTRY = reverse("automation_new", kwargs={"slug": "acme", "registry": "model"})
 PREVIEW = reverse("automation_preview", args=["acme"])
 FIELDS = reverse("automation_filter_fields", args=["acme"])
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as r:
-        yield r
 
 
 def webhook_body(**changes: Any) -> dict[str, Any]:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import socket
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 from unittest import mock
 
@@ -99,12 +98,6 @@ class Rebinding:
         self.calls += 1
         address = "93.184.216.34" if self.calls == 1 else "127.0.0.1"
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as server:
-        yield server
 
 
 @override_settings(BEACON_ALLOWED_PRIVATE_NETWORKS=[])

@@ -6,11 +6,9 @@ guard, and slack-sdk's debug logging must not write it to a log line."""
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Iterator
 from typing import Any
-from unittest import mock
 
 import pytest
 
@@ -82,13 +80,6 @@ def test_slack_webhook_url_is_not_logged_even_at_debug(
 
         assert result.ok and len(slack.received()) == 1
     assert "very-secret-path" not in caplog.text
-
-
-@pytest.fixture
-def public_dns() -> Iterator[Any]:
-    with mock.patch("automations.network.resolve", autospec=True) as resolve:
-        resolve.return_value = [ipaddress.ip_address("93.184.216.34")]
-        yield resolve
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])
