@@ -286,13 +286,11 @@ def _change(filter: dict[str, Any], values: list[float], base: dict[str, Any]) -
             )
         change = (now - before) / abs(before)
         shown, needed = format_percent(change), format_percent(amount)
-        if change > 0:
-            shown = "+" + shown
     else:
         change = now - before
         shown, needed = format_number(change), format_number(amount)
-        if change > 0:
-            shown = "+" + shown
+    if change > 0:
+        shown = "+" + shown
     base["metric_value"] = change
     if math.isnan(change):
         return Verdict(False, f"{label}: the change is undefined (infinite values)", base)

@@ -631,6 +631,23 @@ def _path(name: str, args: list[str], fallback: str) -> str:
         return fallback
 
 
+def _sample_version(team: str, project: str, artifact_url: str) -> dict[str, Any]:
+    """``version_data`` of a made-up ``sample-model:v3`` of ``project``."""
+    return {
+        "id": 0,
+        "name": "sample-model",
+        "type": "model",
+        "version": "v3",
+        "index": 3,
+        "ref": f"{team}/{project}/sample-model:v3",
+        "stable_ref": "beacon-artifact://0",
+        "digest": "0" * 64,
+        "metadata": {"accuracy": 0.93, "framework": "torch"},
+        "aliases": ["latest"],
+        "url": artifact_url + "#v3",
+    }
+
+
 def sample_data(
     scope: str, type: str, *, team: str, scope_name: str, base_url: str
 ) -> dict[str, Any]:
@@ -671,37 +688,15 @@ def sample_data(
             [team, scope_name, "sample-model"],
             f"/t/{team}/p/{scope_name}/artifacts/sample-model/",
         )
-        artifact = {
-            "id": 0,
-            "name": "sample-model",
-            "type": "model",
-            "version": "v3",
-            "index": 3,
-            "ref": f"{team}/{scope_name}/sample-model:v3",
-            "stable_ref": "beacon-artifact://0",
-            "digest": "0" * 64,
-            "metadata": {"accuracy": 0.93, "framework": "torch"},
-            "aliases": ["latest"],
-            "url": base + artifact_path + "#v3",
-        }
+        artifact = _sample_version(team, scope_name, base + artifact_path)
         if spec.type == EventType.ADD_ARTIFACT_ALIAS:
             artifact["aliases"] = ["latest", "production"]
             return {"artifact": artifact, "alias": "production"}
         return {"artifact": artifact}
 
-    source = {
-        "id": 0,
-        "name": "sample-model",
-        "type": "model",
-        "version": "v3",
-        "index": 3,
-        "ref": f"{team}/sample-project/sample-model:v3",
-        "stable_ref": "beacon-artifact://0",
-        "digest": "0" * 64,
-        "metadata": {"accuracy": 0.93, "framework": "torch"},
-        "aliases": ["latest"],
-        "url": base + f"/t/{team}/p/sample-project/artifacts/sample-model/#v3",
-    }
+    source = _sample_version(
+        team, "sample-project", base + f"/t/{team}/p/sample-project/artifacts/sample-model/"
+    )
     registry_path = _path("registry_detail", [team, scope_name], f"/t/{team}/r/{scope_name}/")
     linked = {
         "id": 0,
