@@ -8,6 +8,8 @@ from collections.abc import Iterable, Sequence
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from projects.models import encode_number
+
 Threshold = float | tuple[float, str]
 Marker = int | tuple[int, str]
 
@@ -139,10 +141,10 @@ def line_chart(
                 f'points="{" ".join(seg)}"/>'
             )
     for step, value in bad_all:
-        word = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
         parts.append(
             f'<line class="nonfinite" x1="{x(step)}" y1="{bottom - 8}" x2="{x(step)}" '
-            f'y2="{bottom}" stroke="#cf222e" stroke-width="2"><title>{word} at step {step}'
+            f'y2="{bottom}" stroke="#cf222e" stroke-width="2">'
+            f"<title>{encode_number(value)} at step {step}"
             f"</title></line>"
         )
     parts.append("</svg>")
