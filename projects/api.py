@@ -157,8 +157,6 @@ def create_run(
 ) -> tuple[int, dict[str, Any]]:
     access = get_team(request.user, team, need=Role.MEMBER)
     proj = _project_for_write(access.team, project)
-    if payload.id is not None and proj.runs.filter(run_id=payload.id).exists():
-        raise ApiError(409, "conflict", f"Run {payload.id} already exists in {proj.name}.")
     try:
         run = Run.start(
             proj,
@@ -168,7 +166,7 @@ def create_run(
             config=payload.config,
             tags=payload.tags,
         )
-    except IntegrityError as exc:
+    except IntegrityError as exc:  # Run.start is atomic: nothing was written
         raise ApiError(409, "conflict", f"Run {payload.id} already exists in {proj.name}.") from exc
     return Status(201, run_out(run))
 

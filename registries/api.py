@@ -113,16 +113,15 @@ def create_registry(
     request: HttpRequest, team: str, payload: RegistryIn
 ) -> tuple[int, dict[str, Any]]:
     access = get_team(request.user, team, need=Role.ADMIN)
-    duplicate = ApiError(409, "conflict", f"A registry named {payload.name} already exists.")
-    if access.team.registries.filter(name=payload.name).exists():
-        raise duplicate
     try:
         with transaction.atomic():
             registry = Registry.objects.create(
                 team=access.team, name=payload.name, description=payload.description
             )
     except IntegrityError as exc:
-        raise duplicate from exc
+        raise ApiError(
+            409, "conflict", f"A registry named {payload.name} already exists."
+        ) from exc
     return Status(201, registry_out(registry))
 
 
