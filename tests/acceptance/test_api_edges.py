@@ -12,17 +12,7 @@ from typing import Any
 from django.test import Client
 
 from projects.models import Run
-
-
-def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"error"}
-    assert body["error"]["code"] == code
-    assert body["error"]["message"]
-    assert isinstance(body["error"]["fields"], dict)
-    return body["error"]
+from tests.support.api import assert_error
 
 
 def test_wrong_method_answers_405_with_the_error_shape(admin_api: Any, team: Any) -> None:

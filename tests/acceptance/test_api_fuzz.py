@@ -16,7 +16,7 @@ from automations.models import Automation
 from automations.validation import validate_automation
 from projects.models import Artifact, ArtifactAlias, Run
 from registries.models import LinkedAlias
-from tests.acceptance.test_api_edges import assert_error
+from tests.support.api import assert_error
 from tests.support.factories import make_automation, make_webhook
 
 SURROGATE = ["Text must be valid Unicode: unpaired surrogates (\\ud800-\\udfff) are not allowed."]

@@ -6,7 +6,7 @@ from typing import Any
 
 from automations.models import Event
 from projects.models import ArtifactVersion
-from tests.api.test_conventions import assert_error
+from tests.support.api import assert_error
 
 ARTIFACTS = "/teams/acme/projects/mnist/artifacts"
 

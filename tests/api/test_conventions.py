@@ -6,16 +6,7 @@ import json
 from typing import Any
 
 from teams.models import ApiKey
-
-
-def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"error"}
-    assert body["error"]["code"] == code
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
-    assert isinstance(body["error"]["fields"], dict)
-    return body["error"]
+from tests.support.api import assert_error
 
 
 def test_health_needs_no_key_and_reports_the_queue(api_for: Any) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from automations.models import Automation
 from teams.models import Integration, Secret
-from tests.api.test_conventions import assert_error
+from tests.support.api import assert_error
 
 INTEGRATIONS = "/teams/acme/integrations"
 VALUES = {

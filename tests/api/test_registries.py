@@ -7,7 +7,7 @@ from typing import Any
 from automations.models import Event
 from projects.models import Artifact, Project
 from registries.models import Collection, LinkedVersion
-from tests.api.test_conventions import assert_error
+from tests.support.api import assert_error
 
 LINKS = "/teams/acme/registries/model/collections/mnist-clf/links"
 

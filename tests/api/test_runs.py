@@ -7,7 +7,7 @@ from typing import Any
 
 from automations.models import Event
 from projects.models import MetricPoint, Project, Run
-from tests.api.test_conventions import assert_error
+from tests.support.api import assert_error
 
 RUNS = "/teams/acme/projects/mnist/runs"
 

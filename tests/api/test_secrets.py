@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from teams.models import Integration, Secret
-from tests.api.test_conventions import assert_error
+from tests.support.api import assert_error
 
 PLAINTEXT = "xoxb-super-secret-value-4242"
 
