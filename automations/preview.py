@@ -11,8 +11,9 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from automations import conditions, events, templating, variables
-from automations.models import Automation, Event, Scope
+from automations import conditions, dispatch, events, templating, variables
+from automations.actions.slack import build_message
+from automations.models import Automation, Event, Execution, Scope
 from projects.models import MetricPoint, Project
 from registries.models import Registry
 from teams.models import Integration
@@ -39,27 +40,33 @@ def latest_event(scope: Project | Registry, spec: events.EventSpec) -> Event | N
     lookup = "project" if isinstance(scope, Project) else "registry"
     return (
         Event.objects.filter(**{lookup: scope, "type": spec.source})
+        .select_related("team", "project", "registry")
         .order_by("-created_at", "-id")
         .first()
     )
 
 
-def event_dict(scope: Project | Registry, scope_type: str, spec: events.EventSpec,
-               event: Event | None) -> dict[str, Any]:
-    """The plain event ``variables.event_variables`` expects, from a row or a sample."""
-    team = scope.team.slug
-    if event is None:
-        data = events.sample_data(
-            scope_type, spec.type, team=team, scope_name=scope.name,
-            base_url=settings.BEACON_BASE_URL,
-        )
-        return {"id": "sample", "created_at": timezone.now().isoformat(),
-                "author": "beacon-sample", "team": team, "scope_name": scope.name,
-                "url": settings.BEACON_BASE_URL + scope.get_absolute_url(), "data": data}
-    return {"id": event.pk, "created_at": event.created_at.isoformat(),
-            "author": event.author_name, "team": team, "scope_name": scope.name,
-            "url": settings.BEACON_BASE_URL + (event.subject_url or scope.get_absolute_url()),
-            "data": event.data}
+def scope_fields(scope: Project | Registry) -> dict[str, Any]:
+    project = isinstance(scope, Project)
+    return {
+        "scope_type": Scope.PROJECT if project else Scope.REGISTRY,
+        "project": scope if project else None,
+        "registry": None if project else scope,
+    }
+
+
+def sample_event(scope: Project | Registry, spec: events.EventSpec) -> Event:
+    """A made-up event of ``spec`` in ``scope``, not stored."""
+    fields = scope_fields(scope)
+    data = events.sample_data(
+        fields["scope_type"], spec.type, team=scope.team.slug, scope_name=scope.name,
+        base_url=settings.BEACON_BASE_URL,
+    )
+    return Event(
+        team=scope.team, type=spec.source, subject="sample",
+        subject_url=scope.get_absolute_url(), author_name="beacon-sample", data=data,
+        sample=True, created_at=timezone.now(), **fields,
+    )
 
 
 def metric_values(spec: events.EventSpec, filter: dict[str, Any], event: Event | None,
@@ -89,34 +96,6 @@ def metric_values(spec: events.EventSpec, filter: dict[str, Any], event: Event |
         return {}
 
 
-def slack_message(
-    scope: Project | Registry, scope_type: str, spec: events.EventSpec, filter: dict[str, Any],
-    as_event: dict[str, Any], values: dict[str, str], *, severity: str, title: str,
-    message: str, automation_name: str,
-) -> dict[str, Any]:
-    """The Block Kit message the Slack action would post, exactly as it is built."""
-    from automations.actions.base import EventContext
-    from automations.actions.slack import build_message
-
-    what = spec.label
-    if values.get("metric_filter"):
-        what += f": {values['metric_filter']} (value {values.get('metric_value')}" \
-                f" at step {values.get('metric_step')})"
-    try:
-        words = events.describe(scope_type, spec.type, filter)
-    except (KeyError, ValueError, TypeError):
-        words = ""
-    context = EventContext(
-        what=what, filter=words, where=f"{scope.team.slug}/{scope.name} ({scope_type})",
-        who=str(as_event.get("author") or ""), url=str(as_event.get("url") or ""),
-        automation_name=automation_name, event_type=spec.type,
-    )
-    return build_message(
-        severity=severity, title=templating.render_text(title, values),
-        message=templating.render_text(message, values), context=context,
-    )
-
-
 def build_preview(
     *,
     scope: Project | Registry,
@@ -130,7 +109,7 @@ def build_preview(
     payload_text: str = "",
     automation_name: str = "",
 ) -> Preview:
-    scope_type = Scope.PROJECT if isinstance(scope, Project) else Scope.REGISTRY
+    scope_type = scope_fields(scope)["scope_type"]
     spec = events.get_spec(scope_type, event_type)
     webhook = action_type == Automation.ActionType.WEBHOOK
     secret_name = None
@@ -141,30 +120,33 @@ def build_preview(
     allowed = variables.allowed_variables(
         scope_type, spec.type, payload_secret_name=secret_name, has_access_token=has_token
     )
-    event = latest_event(scope, spec)
-    source = f"the latest {spec.source} event (#{event.pk})" if event else "a sample event"
-    preview = Preview(source=source, event=event, variables=allowed)
-    as_event = event_dict(scope, scope_type, spec, event)
-    values = variables.event_variables(
-        type=spec.type, scope=scope_type, event=as_event,
-        automation_name=automation_name or "my-automation",
-        verdict_values=metric_values(spec, filter, event, as_event["data"]),
+    real = latest_event(scope, spec)
+    event = real or sample_event(scope, spec)
+    source = f"the latest {spec.source} event (#{event.pk})" if real else "a sample event"
+    preview = Preview(source=source, event=real, variables=allowed)
+    # The delivery pipeline's own rendering, on an unsaved automation and execution.
+    execution = Execution(
+        automation=Automation(
+            team=scope.team, event_type=spec.type, filter=filter,
+            name=automation_name or "my-automation", **scope_fields(scope),
+        ),
+        event=event,
+        match={"values": metric_values(spec, filter, real, event.data)},
     )
-    if has_token:
-        values[variables.ACCESS_TOKEN] = MASK
-    if secret_name:
-        values[secret_name] = MASK
+    values = dispatch.variables_for(execution)
+    if real is None:
+        values["event_id"] = "sample"
     if not webhook:
         for text in (title, message):
             preview.errors += templating.validate(text or "", allowed)
-        preview.rendered = slack_message(
-            scope, scope_type, spec, filter, as_event, values,
-            severity=severity, title=title, message=message,
-            automation_name=automation_name or "my-automation",
+        preview.rendered = build_message(
+            severity=severity, title=templating.render_text(title, values),
+            message=templating.render_text(message, values),
+            context=dispatch.event_context(execution),
         )
         return preview
     if not payload_text.strip():
-        preview.rendered = as_event
+        preview.rendered = dispatch.full_event(execution, values)
         return preview
     try:
         template = json.loads(payload_text)
@@ -172,5 +154,9 @@ def build_preview(
         preview.errors.append(f"Not valid JSON yet: {exc.msg} (line {exc.lineno}).")
         return preview
     preview.errors += templating.validate(template, allowed)
+    if has_token:
+        values[variables.ACCESS_TOKEN] = MASK
+    if secret_name:
+        values[secret_name] = MASK
     preview.rendered = templating.render(template, values)
     return preview
