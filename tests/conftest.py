@@ -20,6 +20,12 @@ from tests.support.web import Clients
 pytest_plugins = ["tests.support.automation_fixtures"]
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings: Any) -> None:
+    """Tests create many users; a fast hasher keeps them quick."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def team(db: Any) -> Team:
     return Team.objects.create(slug="acme", name="Acme ML")

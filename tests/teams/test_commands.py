@@ -18,11 +18,6 @@ def run(*args: str) -> str:
     return out.getvalue()
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def test_create_team_creates_the_user_the_team_and_the_admin_membership(db: Any) -> None:
     output = run("create_team", "acme", "--admin", "alice", "--password", "pw-12345",
                  "--name", "Acme ML")
