@@ -82,7 +82,7 @@ OptionalText = Annotated[str | None, Field(default=None, strict=True)]
 
 
 class IntegrationIn(Schema):
-    """Create (``kind`` and ``name`` required) or, with ``IntegrationPatch``, edit."""
+    """Create an integration (``kind`` and ``name`` required)."""
 
     kind: Literal["slack", "webhook"]
     name: Name
@@ -96,17 +96,11 @@ class IntegrationIn(Schema):
     bot_token_secret: OptionalText = None
 
 
-class IntegrationPatch(Schema):
+class IntegrationPatch(IntegrationIn):
+    """The fields of ``IntegrationIn``, every one optional."""
+
     kind: Literal["slack", "webhook"] | None = None
     name: Name | None = None
-    url: OptionalText = None
-    access_token_secret: OptionalText = None
-    payload_secret: OptionalText = None
-    workspace: OptionalText = None
-    channel: OptionalText = None
-    channel_id: OptionalText = None
-    webhook_url_secret: OptionalText = None
-    bot_token_secret: OptionalText = None
 
 
 _url_validator = URLValidator(schemes=["http", "https"])
