@@ -282,7 +282,7 @@ def event_record(event: Event) -> dict[str, Any]:
         "author": event.author_name,
         "team": event.team.slug,
         "scope_name": scope.name if scope is not None else "",
-        "url": settings.BEACON_BASE_URL + event.subject_url if event.subject_url else "",
+        "url": event.absolute_url,
         "data": event.data,
     }
 
@@ -321,9 +321,8 @@ def event_context(execution: Execution) -> EventContext:
         words = describe(automation.scope_type, automation.event_type, automation.filter)
     except (KeyError, ValueError):
         words = ""
-    url = settings.BEACON_BASE_URL + event.subject_url if event.subject_url else ""
     return EventContext(
-        what=what, filter=words, where=where, who=event.author_name, url=url,
+        what=what, filter=words, where=where, who=event.author_name, url=event.absolute_url,
         automation_name=automation.name, event_type=automation.event_type,
     )
 

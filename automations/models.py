@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from automations.subjects import absolute_url
 from projects.models import Project
 from registries.models import Registry
 from teams.models import Integration, Team, name_validator
@@ -66,6 +67,11 @@ class Event(models.Model):
     @property
     def scope(self) -> Project | Registry:
         return self.project if self.scope_type == Scope.PROJECT else self.registry  # type: ignore[return-value]
+
+    @property
+    def absolute_url(self) -> str:
+        """The full link to what the event is about ("" when it has none)."""
+        return absolute_url(self.subject_url) if self.subject_url else ""
 
     @property
     def run_id(self) -> str:

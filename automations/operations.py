@@ -16,6 +16,7 @@ from automations.actions.base import DeliveryResult, EventContext
 from automations.conditions import Verdict
 from automations.events import describe_metric, get_spec, sample_data
 from automations.models import Automation, Event, Execution, generate_webhook_id
+from automations.subjects import absolute_url
 from automations.templating import mask_secrets
 from teams.models import Integration
 
@@ -140,7 +141,7 @@ def test_integration(integration: Integration, payload: Any = None) -> DeliveryR
             EventContext(
                 what="A test message sent from Beacon", filter="", who="",
                 where=f"{integration.team.slug} integration {integration.name}",
-                url=settings.BEACON_BASE_URL + integration.team.get_absolute_url(),
+                url=absolute_url(integration.team.get_absolute_url()),
             )
         )
     result = action.send(payload, webhook_id=generate_webhook_id())

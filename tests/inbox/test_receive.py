@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from django.test import Client
@@ -12,11 +11,6 @@ from django.test.utils import override_settings
 from automations.signing import standard_headers
 from inbox.models import KEEP_REQUESTS, MAX_BODY_BYTES, Inbox, InboxRequest
 from teams.models import Integration, Team
-
-
-@pytest.fixture
-def inbox(team: Team, admin: Any) -> Inbox:
-    return Inbox.objects.create(team=team, name="try-deploy", created_by=admin)
 
 
 def webhook_to(team: Team, url: str, name: str = "deploy-hook") -> Integration:

@@ -14,11 +14,6 @@ from teams.models import Team
 from tests.support.web import Clients
 
 
-@pytest.fixture
-def inbox(team: Team, admin: Any) -> Inbox:
-    return Inbox.objects.create(team=team, name="try-deploy", created_by=admin)
-
-
 def test_an_admin_creates_an_inbox_and_sees_its_url(
     team: Team, admin: Any, client_for: Clients
 ) -> None:
