@@ -11,9 +11,10 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
+from django.db.models import Count, Max
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -34,12 +35,9 @@ def receive(request: HttpRequest, token: str) -> HttpResponse:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
-    if length > MAX_BODY_BYTES:
-        return JsonResponse(
-            {"ok": False, "error": f"Body larger than {MAX_BODY_BYTES} bytes."}, status=413
-        )
-    body = request.read(MAX_BODY_BYTES + 1)
-    if len(body) > MAX_BODY_BYTES:
+    # Refuse a declared oversize body before reading it; read one byte more to catch a lie.
+    body = b"" if length > MAX_BODY_BYTES else request.read(MAX_BODY_BYTES + 1)
+    if length > MAX_BODY_BYTES or len(body) > MAX_BODY_BYTES:
         return JsonResponse(
             {"ok": False, "error": f"Body larger than {MAX_BODY_BYTES} bytes."}, status=413
         )
@@ -53,9 +51,7 @@ def receive(request: HttpRequest, token: str) -> HttpResponse:
     return JsonResponse({"ok": True})
 
 
-def _context(request: HttpRequest, access: TeamAccess, **extra: Any) -> dict[str, Any]:
-    from django.urls import reverse
-
+def _context(access: TeamAccess, **extra: Any) -> dict[str, Any]:
     team = access.team
     crumbs: list[tuple[str, str | None]] = [
         (team.name, team.get_absolute_url()),
@@ -86,7 +82,7 @@ def inbox_list(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect(inbox)
     inboxes = access.team.inboxes.annotate(n_requests=Count("requests"))
     return render(
-        request, "inbox/inbox_list.html", _context(request, access, form=form, inboxes=inboxes)
+        request, "inbox/inbox_list.html", _context(access, form=form, inboxes=inboxes)
     )
 
 
@@ -96,7 +92,6 @@ def inbox_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
     access, inbox = _inbox(request, slug, pk)
     ctx = _context(
-        request,
         access,
         integrations=candidate_integrations(inbox),
         **_requests_context(inbox),
@@ -104,20 +99,16 @@ def inbox_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return render(request, "inbox/inbox_detail.html", ctx)
 
 
-def _seen(inbox: Inbox) -> str:
-    """A short fingerprint of the list: the newest request id and the count."""
-    newest = inbox.requests.values_list("id", flat=True).first()
-    return f"{newest or 0}-{inbox.requests.count()}"
+def _seen(inbox: Inbox) -> tuple[str, int]:
+    """A short fingerprint of the list (the newest request id and the count), and the count."""
+    stats = inbox.requests.aggregate(newest=Max("id"), total=Count("id"))
+    return f"{stats['newest'] or 0}-{stats['total']}", stats["total"]
 
 
 def _requests_context(inbox: Inbox) -> dict[str, Any]:
+    seen, total = _seen(inbox)
     shown = list(inbox.requests.all()[:SHOWN_REQUESTS])
-    return {
-        "inbox": inbox,
-        "received": shown,
-        "total": inbox.requests.count(),
-        "seen": _seen(inbox),
-    }
+    return {"inbox": inbox, "received": shown, "total": total, "seen": seen}
 
 
 @login_required
@@ -125,7 +116,7 @@ def inbox_requests(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """The polled partial, newest requests first; ``204`` (htmx keeps the page as it
     is) when nothing arrived or was cleared since the ``seen`` fingerprint."""
     _, inbox = _inbox(request, slug, pk)
-    if request.GET.get("seen") == _seen(inbox):
+    if request.GET.get("seen") == _seen(inbox)[0]:
         return HttpResponse(status=204)
     return render(request, "inbox/_requests.html", _requests_context(inbox))
 
