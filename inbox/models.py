@@ -17,13 +17,14 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from automations.templating import DEFAULT_MASK
 from teams.models import Team
 
 KEEP_REQUESTS = 200
 MAX_BODY_BYTES = 256 * 1024
 # Header values that may carry credentials are stored masked.
 MASKED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
-MASK = "••••••"
+MASK = DEFAULT_MASK
 
 
 def generate_token() -> str:
@@ -174,8 +175,6 @@ class InboxRequest(models.Model):
     @property
     def body_text(self) -> str:
         """The body for display: pretty JSON when it parses, else text (bytes replaced)."""
-        import json
-
         raw = bytes(self.body)
         text = raw.decode("utf-8", errors="replace")
         try:
@@ -185,8 +184,6 @@ class InboxRequest(models.Model):
 
     @property
     def is_json(self) -> bool:
-        import json
-
         try:
             json.loads(bytes(self.body))
         except ValueError:

@@ -17,12 +17,12 @@ SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 
 def candidate_integrations(inbox: Inbox) -> list[Integration]:
     """The team's webhook integrations that deliver to this inbox."""
-    urls = {inbox.url, inbox.url.rstrip("/")}
-    return [
-        i
-        for i in Integration.objects.filter(team_id=inbox.team_id, kind=Integration.Kind.WEBHOOK)
-        if i.url in urls and i.signing_secret
-    ]
+    webhooks = Integration.objects.filter(
+        team_id=inbox.team_id,
+        kind=Integration.Kind.WEBHOOK,
+        url__in={inbox.url, inbox.url.rstrip("/")},
+    )
+    return [i for i in webhooks if i.signing_secret]
 
 
 def check_signature(
