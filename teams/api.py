@@ -111,7 +111,7 @@ def integration_out(integration: Integration, *, signing_secret: bool) -> dict[s
         "kind": integration.kind,
         "name": integration.name,
         "target": integration.target,
-        "automations": sorted(integration.automations.values_list("name", flat=True)),
+        "automations": sorted(a.name for a in integration.automations.all()),
         "created_at": integration.created_at.isoformat(),
         "updated_at": integration.updated_at.isoformat(),
     }
@@ -132,7 +132,7 @@ def integration_out(integration: Integration, *, signing_secret: bool) -> dict[s
 
 
 def _integrations(team: Team) -> Any:
-    return team.integrations.select_related(*SECRET_FIELDS)
+    return team.integrations.select_related(*SECRET_FIELDS).prefetch_related("automations")
 
 
 def _get_integration(team: Team, name: str) -> Integration:
@@ -144,8 +144,8 @@ def _get_integration(team: Team, name: str) -> Integration:
 
 
 def _state_of(integration: Integration) -> dict[str, Any]:
-    state: dict[str, Any] = {f: getattr(integration, f) for f in ("url", "workspace", "channel")}
-    state["channel_id"] = integration.channel_id
+    fields = ("url", "workspace", "channel", "channel_id")
+    state: dict[str, Any] = {f: getattr(integration, f) for f in fields}
     for field in SECRET_FIELDS:
         secret = getattr(integration, field)
         state[field] = secret.name if secret is not None else None
