@@ -72,18 +72,6 @@ def test_history_stores_nan_and_infinities_and_summarises_the_last_value(
     assert run.metric_names() == ["acc", "loss"]
 
 
-def test_histories_reads_every_metric_in_one_query(
-    run: Run, member: Any, django_assert_num_queries: Any
-) -> None:
-    run.log_history([(0, {"loss": 0.5, "acc": 0.1}), (1, {"loss": math.inf, "lr": 0.01})], member)
-
-    with django_assert_num_queries(1):
-        every = run.histories()
-    assert list(every) == ["acc", "loss", "lr"]
-    assert every["loss"] == [(0, 0.5), (1, math.inf)]
-    assert run.histories(["lr", "missing"]) == {"lr": [(1, 0.01)], "missing": []}
-
-
 def test_steps_must_not_go_backwards(run: Run, member: Any) -> None:
     run.log_history([(5, {"loss": 1.0}), (5, {"acc": 1.0})], member)  # same step is fine
 
