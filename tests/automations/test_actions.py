@@ -21,6 +21,7 @@ from automations.actions.webhook import WebhookAction
 from automations.network import GuardedAdapter
 from teams.models import Team
 from tests.support.factories import make_slack, make_webhook
+from tests.support.http import response
 from tests.support.receiver import Receiver
 
 CONTEXT = EventContext(
@@ -28,14 +29,6 @@ CONTEXT = EventContext(
     who="mia", url="http://127.0.0.1:8000/acme/mnist/runs/sweep-1/",
     automation_name="failed-runs", event_type="RUN_STATE",
 )
-
-
-def response(status: int, text: str = "", headers: dict[str, str] | None = None) -> Any:
-    r = requests.Response()
-    r.status_code = status
-    r._content = text.encode()
-    r.headers.update(headers or {})
-    return r
 
 
 def test_registry_maps_kinds_to_actions(team: Team) -> None:
@@ -55,7 +48,7 @@ def test_webhook_posts_signed_json_with_all_headers(team: Team, public_dns: Any,
     action = action_for(integration)
 
     with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
-                    return_value=response(204)) as post:
+                    return_value=response(204, "")) as post:
         result = action.send({"text": "héllo", "n": 1}, webhook_id="msg_fixed")
 
     assert result.ok and result.status == 204 and not result.error

@@ -11,7 +11,8 @@ from automations.models import Automation, Event, Execution
 from projects.models import Project, Run
 from registries.models import Registry
 from teams.models import Integration, Team
-from tests.support.factories import make_automation, make_slack, make_webhook
+from tests.support.factories import fail_run, make_automation, make_slack, make_webhook
+from tests.support.http import response
 
 
 @pytest.fixture
@@ -38,13 +39,6 @@ def body(**changes: Any) -> dict[str, Any]:
     }
     data.update(changes)
     return data
-
-
-def ok_response(text: str = "ok") -> requests.Response:
-    r = requests.Response()
-    r.status_code = 200
-    r._content = text.encode()
-    return r
 
 
 # --- create / read / update / delete -------------------------------------------------
@@ -259,12 +253,6 @@ def test_another_teams_automation_is_not_found(
 # --- executions, test, redeliver, events -------------------------------------------------
 
 
-def fail_run(project: Project, user: Any, run_id: str = "sweep-1") -> Event:
-    run = Run.start(project, author=user, run_id=run_id)
-    run.set_state("failed", user)
-    return Event.objects.filter(type="RUN_STATE").order_by("-id").first()
-
-
 def test_executions_list_shape_newest_first_with_masked_payload(
     admin_api: Any, viewer_api: Any, project: Project, hook: Integration, member: Any,
     public_dns: Any,
@@ -275,7 +263,7 @@ def test_executions_list_shape_newest_first_with_masked_payload(
     for run_id in ("sweep-1", "sweep-2"):
         [execution] = dispatch.process(fail_run(project, member, run_id))
         with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
-                        return_value=ok_response()):
+                        return_value=response(200)):
             dispatch.deliver_execution(execution.pk)
 
     r = viewer_api.get(f"/teams/acme/automations/{automation.pk}/executions")
@@ -307,7 +295,7 @@ def test_test_runs_now_on_a_sample_when_no_event_matched(
                                  config={"payload": {"run": "${run_name}"}})
 
     with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
-                    return_value=ok_response()) as post:
+                    return_value=response(200)) as post:
         r = admin_api.post(f"/teams/acme/automations/{automation.pk}/test")
 
     assert r.status_code == 200, r.json()
@@ -331,7 +319,7 @@ def test_test_uses_the_latest_matching_real_event(
     Run.start(project, author=member, run_id="third")  # running: does not match
 
     with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
-                    return_value=ok_response()):
+                    return_value=response(200)):
         r = admin_api.post(f"/teams/acme/automations/{automation.pk}/test")
 
     assert r.json()["payload"] == {"run": "second"}
@@ -358,7 +346,7 @@ def test_redeliver_queues_a_new_execution_with_the_same_webhook_id(
     make_automation(project, hook, event_type="RUN_STATE", filter={"states": ["failed"]})
     [execution] = dispatch.process(fail_run(project, member))
     with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
-                    return_value=ok_response()):
+                    return_value=response(200)):
         dispatch.deliver_execution(execution.pk)
 
     assert member_api.post(f"/teams/acme/executions/{execution.pk}/redeliver").status_code == 403
@@ -408,7 +396,7 @@ def test_integration_test_sends_now_and_reports(
     admin_api: Any, hook: Integration, public_dns: Any
 ) -> None:
     with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
-                    return_value=ok_response("hello s3cr3t-value")) as post:
+                    return_value=response(200, "hello s3cr3t-value")) as post:
         r = admin_api.post("/teams/acme/integrations/deploy/test",
                            json={"payload": {"hello": "world"}})
 

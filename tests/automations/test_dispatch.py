@@ -15,7 +15,8 @@ from automations.models import Attempt, Event, Execution
 from projects.models import Artifact, Project, Run
 from registries.models import Registry
 from teams.models import Integration, Team
-from tests.support.factories import make_automation, make_webhook
+from tests.support.factories import fail_run, make_automation, make_webhook
+from tests.support.http import response
 
 
 @pytest.fixture
@@ -25,12 +26,6 @@ def hook(team: Team) -> Integration:
 
 def last_event(type: str) -> Event:
     return Event.objects.filter(type=type).order_by("-id").first()
-
-
-def fail_run(project: Project, user: Any, name: str = "sweep-1") -> Event:
-    run = Run.start(project, author=user, run_id=name)
-    run.set_state("failed", user)
-    return last_event("RUN_STATE")
 
 
 # --- matching ------------------------------------------------------------------
@@ -263,13 +258,6 @@ def test_a_runs_metric_events_are_processed_in_the_order_they_were_logged(
 
 
 # --- delivery --------------------------------------------------------------------------
-
-
-def response(status: int, text: str = "ok") -> requests.Response:
-    r = requests.Response()
-    r.status_code = status
-    r._content = text.encode()
-    return r
 
 
 def pending_execution(project: Project, integration: Integration, member: Any,

@@ -1,12 +1,12 @@
-"""Factories for automations, integrations and secrets (plain functions, no ORM magic)."""
+"""Factories for automations, integrations, secrets and events (plain functions, no ORM magic)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from automations.events import validate_filter
-from automations.models import Automation, Scope
-from projects.models import Project
+from automations.models import Automation, Event, Scope
+from projects.models import Project, Run
 from registries.models import Registry
 from teams.models import Integration, Secret, Team
 
@@ -84,3 +84,10 @@ def make_automation(
         action_config=config or {},
         enabled=enabled,
     )
+
+
+def fail_run(project: Project, user: Any, run_id: str = "sweep-1") -> Event:
+    """Start a run and fail it; returns the RUN_STATE event that emitted."""
+    run = Run.start(project, author=user, run_id=run_id)
+    run.set_state("failed", user)
+    return Event.objects.filter(type="RUN_STATE").order_by("-id").first()
