@@ -373,7 +373,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _clean_int(f: FilterField, value: Any) -> int:
+def _clean_int(value: Any) -> int:
     if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
         value = int(value.strip())
     if isinstance(value, float) and value.is_integer():
@@ -383,7 +383,7 @@ def _clean_int(f: FilterField, value: Any) -> int:
     return value
 
 
-def _clean_float(f: FilterField, value: Any) -> float:
+def _clean_float(value: Any) -> float:
     if isinstance(value, str):
         try:
             value = float(value.strip())
@@ -437,11 +437,11 @@ def _clean_multichoice(f: FilterField, value: Any) -> list[str]:
 
 def _clean_value(f: FilterField, value: Any) -> Any:
     if f.kind == "int":
-        number = _clean_int(f, value)
+        number = _clean_int(value)
         _check_range(f, number)
         return number
     if f.kind == "float":
-        number = _clean_float(f, value)
+        number = _clean_float(value)
         _check_range(f, number)
         return number
     if f.kind == "choice":

@@ -21,7 +21,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from automations.actions import ACTION_KINDS
-from automations.events import SCOPES, FilterError, get_spec, specs_for_scope, validate_filter
+from automations.events import SCOPES, FilterError, validate_filter
 from automations.models import Automation
 from automations.templating import validate as validate_template
 from automations.variables import allowed_variables
@@ -140,20 +140,10 @@ def _clean_event(scope: str, data: dict[str, Any], errors: Errors) -> tuple[str,
     if not scope:
         return str(type or ""), {}
     try:
-        get_spec(scope, str(type))
-    except KeyError:
-        available = ", ".join(str(s.type) for s in specs_for_scope(scope))
-        errors["event.type"] = [
-            f"Unknown event type '{type}' for a {scope}. Available: {available}."
-        ]
-        return "", {}
-    try:
         return str(type), validate_filter(scope, str(type), event.get("filter"))
     except FilterError as exc:
         for key, messages in exc.fields.items():
-            path = "event.filter" if key == "filter" else f"event.filter.{key}"
-            if key == "type":
-                path = "event.type"
+            path = {"type": "event.type", "filter": "event.filter"}.get(key, f"event.filter.{key}")
             errors.setdefault(path, []).extend(messages)
         return str(type), {}
 
