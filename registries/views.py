@@ -33,7 +33,7 @@ def _registry_page(
     status: int = 200,
 ) -> HttpResponse:
     versions = LinkedVersion.objects.select_related(
-        "author", "source__artifact__project"
+        "author", "source__artifact__project__team"
     ).prefetch_related("aliases")
     collections = registry.collections.prefetch_related(
         Prefetch("versions", queryset=versions.order_by("-index"))
