@@ -41,10 +41,6 @@ class EventContext:
     event_type: str = ""
 
 
-class MissingSecret(Exception):
-    """An attached secret was deleted: the delivery cannot be made (permanent)."""
-
-
 def excerpt(text: str, limit: int = EXCERPT_LIMIT) -> str:
     return text[:limit]
 
