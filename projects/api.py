@@ -287,7 +287,11 @@ def list_artifacts(request: HttpRequest, team: str, project: str) -> list[dict[s
 def get_artifact(request: HttpRequest, team: str, project: str, artifact: str) -> dict[str, Any]:
     access = get_team(request.user, team)
     obj = _artifact(_project(access.team, project), artifact)
-    versions = obj.versions.select_related("artifact__project__team", "author").order_by("-index")
+    versions = (
+        obj.versions.select_related("artifact__project__team", "author")
+        .prefetch_related("aliases")
+        .order_by("-index")
+    )
     return {**artifact_out(obj), "versions": [version_out(v) for v in versions]}
 
 

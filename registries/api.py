@@ -142,9 +142,13 @@ def get_collection(
 ) -> dict[str, Any]:
     access = get_team(request.user, team)
     obj = _collection(_registry(access.team, registry), collection)
-    versions = obj.versions.select_related(
-        "collection__registry__team", "source__artifact__project__team", "author"
-    ).order_by("-index")
+    versions = (
+        obj.versions.select_related(
+            "collection__registry__team", "source__artifact__project__team", "author"
+        )
+        .prefetch_related("aliases")
+        .order_by("-index")
+    )
     return {**collection_out(obj), "versions": [linked_out(v) for v in versions]}
 
 
