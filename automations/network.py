@@ -172,17 +172,6 @@ def guarded_session() -> requests.Session:
     return session
 
 
-class RefuseRedirects(urllib.request.HTTPRedirectHandler):
-    """A urllib handler that never follows a redirect: only the checked URL is called.
-
-    Without it a public host could answer ``302 Location: http://10.0.0.1/`` and
-    urllib would fetch the private address the guard refused. The 30x then
-    surfaces as an ``HTTPError`` carrying the redirect's status."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 # --- urllib (Slack incoming webhooks) ---------------------------------------------------
 
 
@@ -202,6 +191,17 @@ class PeerCheckedHTTPSConnection(http.client.HTTPSConnection, PeerCheckedHTTPCon
     """``HTTPSConnection.connect`` calls ``super().connect()`` (the TCP connect, here
     checked) before wrapping the socket, so the peer is refused before the handshake;
     the certificate and SNI still use the URL's hostname."""
+
+
+class RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """A urllib handler that never follows a redirect: only the checked URL is called.
+
+    Without it a public host could answer ``302 Location: http://10.0.0.1/`` and
+    urllib would fetch the private address the guard refused. The 30x then
+    surfaces as an ``HTTPError`` carrying the redirect's status."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
 
 
 class PeerCheckedHTTPHandler(urllib.request.HTTPHandler):
