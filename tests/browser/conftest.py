@@ -7,6 +7,7 @@ server thread, the qcluster process and the test share committed rows.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -121,6 +122,34 @@ def form_errors(page: Any) -> str:
     (SCREENSHOTS.parent / "last-form-error.html").write_text(page.content())
     errors = page.locator(".errorlist, .msg-error, .field-error").all_inner_texts()
     return f"still on {page.url}: " + " | ".join(errors)
+
+
+def start_new_automation(page: Any, automations_tab: str, shot: str, event_type: str) -> None:
+    """From a scope's Automations tab, open the guided form and pick the event type."""
+    page.goto(automations_tab)
+    shoot(page, shot)
+    page.get_by_role("link", name=re.compile("New automation|Create")).first.click()
+    page.wait_for_url(re.compile(r"/automations/new/"))
+    page.select_option("select[name=event_type]", event_type)
+
+
+def create_automation(page: Any, name: str, shot: str) -> Any:
+    """Name the filled-in form, press Create and land on the new automation's page."""
+    from automations.models import Automation
+
+    page.fill("input[name=name]", name)
+    shoot(page, shot)
+    page.get_by_role("button", name="Create automation").click()
+    page.wait_for_load_state()
+    assert re.search(r"/t/acme/automations/\d+/$", page.url), form_errors(page)
+    return Automation.objects.get(name=name)
+
+
+def open_execution(page: Any, execution: Any) -> str:
+    """Follow the ``#<id>`` link of a history table to the execution; its HTML."""
+    page.get_by_role("link", name=f"#{execution.pk}").click()
+    page.wait_for_url(f"**/t/acme/executions/{execution.pk}/")
+    return page.content()
 
 
 class Api:

@@ -5,7 +5,6 @@ execution arrive in the history and opens it."""
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import pytest
@@ -13,7 +12,14 @@ import pytest
 from automations.models import Automation, Execution
 from projects.models import Artifact, Project, Run
 from teams.models import Integration, Team
-from tests.browser.conftest import form_errors, login, reload_until, shoot
+from tests.browser.conftest import (
+    create_automation,
+    login,
+    open_execution,
+    reload_until,
+    shoot,
+    start_new_automation,
+)
 from tests.support.qcluster import running_qcluster
 from tests.support.receiver import Receiver
 
@@ -67,12 +73,8 @@ def test_create_a_webhook_automation_trigger_it_and_read_its_history(
         shoot(page, "team-settings")
 
         # The project's Automations tab → the guided form.
-        page.goto("/t/acme/p/mnist/automations/")
-        shoot(page, "project-automations-tab")
-        page.get_by_role("link", name=re.compile("New automation|Create")).first.click()
-        page.wait_for_url(re.compile(r"/automations/new/"))
-
-        page.select_option("select[name=event_type]", "RUN_STATE")
+        start_new_automation(page, "/t/acme/p/mnist/automations/", "project-automations-tab",
+                             "RUN_STATE")
         states = page.locator("input[name=filter_states][value=failed]")
         states.wait_for()
         states.check()
@@ -82,13 +84,8 @@ def test_create_a_webhook_automation_trigger_it_and_read_its_history(
             "textarea[name=payload]",
             json.dumps({"text": "${run_name} is ${run_status}", "who": "${event_author}"}),
         )
-        page.fill("input[name=name]", "run-failed-hook")
         page.fill("textarea[name=description]", "Tell CI when a run fails")
-        shoot(page, "automation-form")
-        page.get_by_role("button", name="Create automation").click()
-        page.wait_for_load_state()
-        assert re.search(r"/t/acme/automations/\d+/$", page.url), form_errors(page)
-        automation = Automation.objects.get(name="run-failed-hook")
+        automation = create_automation(page, "run-failed-hook", "automation-form")
         assert automation.event_type == "RUN_STATE"
         assert automation.filter["states"] == ["failed"]
         assert automation.integration == hook
@@ -113,17 +110,14 @@ def test_create_a_webhook_automation_trigger_it_and_read_its_history(
         page.goto("/t/acme/p/mnist/automations/history/")
         assert page.get_by_role("link", name=f"#{execution.pk}").is_visible()
         shoot(page, "project-history")
-        page.get_by_role("link", name=f"#{execution.pk}").click()
-        page.wait_for_url(f"**/t/acme/executions/{execution.pk}/")
-        content = page.content()
+        content = open_execution(page, execution)
         assert "run-1 is failed" in content
         assert "200" in content  # the attempt's response status
         shoot(page, "execution-detail")
 
         # The run page draws the threshold and where the metric automation fired.
         run = Run.objects.get(run_id="run-1")
-        reload_until_marker = page.goto(run.get_absolute_url())
-        assert reload_until_marker is not None
+        assert page.goto(run.get_absolute_url()) is not None
         reload_until(
             page,
             lambda: page.locator("svg line.marker").count() > 0,

@@ -4,15 +4,21 @@ the registry's Automations history and the execution."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
 
-from automations.models import Automation, Execution
+from automations.models import Execution
 from registries.models import Registry
 from teams.models import Integration, Secret, Team
-from tests.browser.conftest import form_errors, login, reload_until, shoot
+from tests.browser.conftest import (
+    create_automation,
+    login,
+    open_execution,
+    reload_until,
+    shoot,
+    start_new_automation,
+)
 from tests.support.fake_slack import VALID_TOKEN, FakeSlack
 from tests.support.qcluster import running_qcluster
 
@@ -37,12 +43,8 @@ def test_registry_alias_automation_posts_to_slack(
         login(page, "alice", "pw-alice")
         page.goto("/t/acme/r/model/")
         shoot(page, "registry")
-        page.goto("/t/acme/r/model/automations/")
-        shoot(page, "registry-automations-tab")
-        page.get_by_role("link", name=re.compile("New automation|Create")).first.click()
-        page.wait_for_url(re.compile(r"/automations/new/"))
-
-        page.select_option("select[name=event_type]", "ADD_ARTIFACT_ALIAS")
+        start_new_automation(page, "/t/acme/r/model/automations/", "registry-automations-tab",
+                             "ADD_ARTIFACT_ALIAS")
         alias = page.locator("input[name=filter_alias_regex]")
         alias.wait_for()
         alias.fill("^production$")
@@ -51,12 +53,7 @@ def test_registry_alias_automation_posts_to_slack(
         page.select_option("select[name=severity]", "WARN")
         page.fill("input[name=title]", "${artifact_version_string} is now ${alias}")
         page.fill("textarea[name=message]", "Promoted by ${event_author}")
-        page.fill("input[name=name]", "promote-to-slack")
-        shoot(page, "automation-form-slack")
-        page.get_by_role("button", name="Create automation").click()
-        page.wait_for_load_state()
-        assert re.search(r"/t/acme/automations/\d+/$", page.url), form_errors(page)
-        automation = Automation.objects.get(name="promote-to-slack")
+        automation = create_automation(page, "promote-to-slack", "automation-form-slack")
         assert automation.scope_type == "registry"
         assert automation.filter["alias_regex"] == "^production$"
 
@@ -81,9 +78,7 @@ def test_registry_alias_automation_posts_to_slack(
         )
         execution = Execution.objects.get(automation=automation)
         shoot(page, "registry-history")
-        page.get_by_role("link", name=f"#{execution.pk}").click()
-        page.wait_for_url(f"**/t/acme/executions/{execution.pk}/")
-        content = page.content()
+        content = open_execution(page, execution)
         assert "production" in content
         assert VALID_TOKEN not in content
         shoot(page, "execution-detail-slack")
