@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.contrib.auth.models import User
 
 from automations.models import Event
@@ -57,40 +58,23 @@ def test_a_member_adds_an_alias_and_it_moves(
     assert Event.objects.filter(type="ADD_ARTIFACT_ALIAS", author=member).exists()
 
 
-def test_a_bad_alias_is_an_inline_error(
-    filled: Filled, member: User, client_for: Clients
+@pytest.mark.parametrize(
+    ("persona", "version", "alias", "status", "says"),
+    [
+        ("member", 0, "v7", 400, "looks like a version"),  # an inline form error
+        ("member", 42, "prod", 400, "Select a valid choice"),  # an unknown version
+        ("viewer", 1, "prod", 403, None),  # viewers read only
+        ("outsider", 1, "prod", 404, None),  # another team's people see nothing
+    ],
+)
+def test_adding_an_alias_is_refused(
+    filled: Filled, client_for: Clients, request: pytest.FixtureRequest,
+    persona: str, version: int, alias: str, status: int, says: str | None,
 ) -> None:
-    response = client_for(member).post(
-        artifact_url(filled) + "aliases/", {"version": 0, "alias": "v7"}
+    response = client_for(request.getfixturevalue(persona)).post(
+        artifact_url(filled) + "aliases/", {"version": version, "alias": alias}
     )
-    assert response.status_code == 400
-    assert "looks like a version" in response.content.decode()
-    assert not ArtifactAlias.objects.filter(alias="v7").exists()
-
-
-def test_an_unknown_version_is_an_inline_error(
-    filled: Filled, member: User, client_for: Clients
-) -> None:
-    response = client_for(member).post(
-        artifact_url(filled) + "aliases/", {"version": 42, "alias": "prod"}
-    )
-    assert response.status_code == 400
-    assert "Select a valid choice" in response.content.decode()
-
-
-def test_a_viewer_cannot_add_an_alias(filled: Filled, viewer: User, client_for: Clients) -> None:
-    response = client_for(viewer).post(
-        artifact_url(filled) + "aliases/", {"version": 1, "alias": "prod"}
-    )
-    assert response.status_code == 403
-    assert not ArtifactAlias.objects.filter(alias="prod").exists()
-
-
-def test_an_outsider_cannot_add_an_alias(
-    filled: Filled, outsider: User, client_for: Clients
-) -> None:
-    response = client_for(outsider).post(
-        artifact_url(filled) + "aliases/", {"version": 1, "alias": "prod"}
-    )
-    assert response.status_code == 404
-    assert not ArtifactAlias.objects.filter(alias="prod").exists()
+    assert response.status_code == status
+    if says is not None:
+        assert says in response.content.decode()
+    assert not ArtifactAlias.objects.filter(alias=alias).exists()
