@@ -11,18 +11,13 @@ from automations.models import Automation, Event, Execution
 from projects.models import Project, Run
 from registries.models import Registry
 from teams.models import Integration, Team
-from tests.support.factories import fail_run, make_automation, make_slack, make_webhook
+from tests.support.factories import fail_run, make_automation, make_webhook
 from tests.support.http import response
 
 
 @pytest.fixture
 def hook(team: Team) -> Integration:
     return make_webhook(team, payload_secret=("DEPLOY_KEY", "s3cr3t-value"))
-
-
-@pytest.fixture
-def slack(team: Team) -> Integration:
-    return make_slack(team, webhook_url="https://hooks.slack.com/services/T/B/X")
 
 
 def body(**changes: Any) -> dict[str, Any]:

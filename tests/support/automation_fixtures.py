@@ -12,6 +12,7 @@ import pytest
 from automations.models import Automation, Event, Execution, Scope
 from projects.models import Project
 from teams.models import Integration, Secret, Team
+from tests.support.factories import make_slack
 
 SECRET_VALUE = "tok-SUPER-SECRET-4242-zebra"
 
@@ -34,15 +35,7 @@ def webhook(team: Team, token_secret: Secret) -> Integration:
 
 @pytest.fixture
 def slack(team: Team) -> Integration:
-    url = Secret.objects.create(team=team, name="SLACK_URL", value="https://hooks.example/x")
-    return Integration.objects.create(
-        team=team,
-        kind=Integration.Kind.SLACK,
-        name="alerts",
-        workspace="acme",
-        channel="#ml-alerts",
-        webhook_url_secret=url,
-    )
+    return make_slack(team, webhook_url="https://hooks.example/x")
 
 
 @pytest.fixture
