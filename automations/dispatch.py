@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from automations import integration_health, noise
 from automations.actions import action_for
 from automations.actions.base import DeliveryResult, EventContext, excerpt
 from automations.conditions import Verdict, evaluate, evaluate_metric, history_needed
@@ -172,7 +173,8 @@ def create_executions(event: Event, matches: list[Match]) -> list[Execution]:
     Idempotent: processing the same event again creates nothing new (the unique
     constraint ``execution_once_per_event`` decides races). A metric automation
     that already fired for the run in the last 24 hours gets a ``skipped``
-    execution saying so."""
+    execution saying so, and so does one that noise control holds back
+    (:func:`automations.noise.skip_reason`: integration disabled, muted, throttled)."""
     created = []
     run_id = event.run_id
     for match in matches:
@@ -182,7 +184,10 @@ def create_executions(event: Event, matches: list[Match]) -> list[Execution]:
         status, error = Execution.Status.PENDING, ""
         now = timezone.now()
         with transaction.atomic():
-            if get_spec(automation.scope_type, automation.event_type).is_metric_event:
+            skipped = noise.skip_reason(automation, event, now)
+            if skipped:
+                status, error = Execution.Status.SKIPPED, skipped
+            elif get_spec(automation.scope_type, automation.event_type).is_metric_event:
                 # Serialise fire-once decisions of one automation across workers.
                 Automation.objects.select_for_update().filter(pk=automation.pk).first()
                 previous = already_fired(automation, run_id, now)
@@ -201,7 +206,8 @@ def create_executions(event: Event, matches: list[Match]) -> list[Execution]:
                         trigger=Execution.Trigger.EVENT,
                         status=status,
                         error=error,
-                        match={**match.verdict.as_json(), "run_id": run_id},
+                        match={**match.verdict.as_json(), "run_id": run_id,
+                               "throttle_key": noise.throttle_key(event)},
                         target=automation.integration.target if status == "pending" else "",
                         next_attempt_at=now if status == Execution.Status.PENDING else None,
                         finished_at=now if status == Execution.Status.SKIPPED else None,
@@ -447,6 +453,7 @@ def record_attempt(
         "payload", "status", "error", "attempt_count", "next_attempt_at", "claimed_until",
         "target", "finished_at",
     ])
+    integration_health.note_outcome(execution.automation.integration, result)
     return result
 
 

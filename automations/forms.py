@@ -14,6 +14,7 @@ from django.http import QueryDict
 from automations import events
 from automations.events import EventSpec, FilterField
 from automations.models import Automation
+from automations.validation import MAX_THROTTLE_MINUTES
 from teams.models import Integration, Team
 
 FILTER_PREFIX = "filter_"
@@ -49,6 +50,8 @@ ERROR_FIELDS = {
     "action.title": "title",
     "action.message": "message",
     "action.severity": "severity",
+    "throttle_minutes": "throttle_minutes",
+    "muted_until": "muted_until",
 }
 
 
@@ -111,6 +114,20 @@ class AutomationForm(forms.Form):
         label="Description", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     enabled = forms.BooleanField(label="Enabled", required=False, initial=True)
+    throttle_minutes = forms.IntegerField(
+        label="Throttle (minutes)",
+        required=False,
+        min_value=0,
+        max_value=MAX_THROTTLE_MINUTES,
+        help_text="Act at most once every this many minutes per run or artifact; the "
+        "events in between are recorded as skipped. Empty or 0: no limit.",
+    )
+    muted_until = forms.DateTimeField(
+        label="Muted until",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="Until then, matching events are recorded as skipped. Empty: not muted.",
+    )
 
     def __init__(
         self,
@@ -236,6 +253,8 @@ class AutomationForm(forms.Form):
             "scope": {"type": self.scope_type, "name": self.scope_name},
             "event": {"type": self.spec.type, "filter": filter_values},
             "action": action,
+            "throttle_minutes": data.get("throttle_minutes"),
+            "muted_until": muted.isoformat() if (muted := data.get("muted_until")) else None,
         }
 
     def add_validation_errors(self, errors: dict[str, list[str]]) -> None:
@@ -283,6 +302,8 @@ def initial_for(automation: Automation) -> dict[str, Any]:
         "name": automation.name,
         "description": automation.description,
         "enabled": automation.enabled,
+        "throttle_minutes": automation.throttle_minutes,
+        "muted_until": automation.muted_until,
     }
     for key, value in (automation.filter or {}).items():
         initial[FILTER_PREFIX + key] = value
@@ -307,7 +328,7 @@ def initial_from(form_class_fields: dict[str, forms.Field], data: QueryDict) -> 
 
 MODEL_FIELDS = (
     "name", "description", "enabled", "scope_type", "project", "registry", "event_type",
-    "filter", "action_type", "integration", "action_config",
+    "filter", "action_type", "integration", "action_config", "throttle_minutes", "muted_until",
 )
 
 

@@ -101,6 +101,10 @@ class Automation(models.Model):
     integration = models.ForeignKey(Integration, models.PROTECT, related_name="automations")
     # Slack: {"title", "message", "severity"}; webhook: {"payload"}.
     action_config = models.JSONField(default=dict, blank=True)
+    # Noise control (automations.noise): at most one execution per run or artifact every
+    # ``throttle_minutes`` (None: no limit), and none at all until ``muted_until``.
+    throttle_minutes = models.PositiveIntegerField(null=True, blank=True)
+    muted_until = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -2,7 +2,7 @@
 
 ``validate_automation(team, data)`` takes the API shape::
 
-    {"name", "description", "enabled",
+    {"name", "description", "enabled", "throttle_minutes", "muted_until",
      "scope": {"type": "project" | "registry", "name"},
      "event": {"type", "filter": {...}},
      "action": {"type": "WEBHOOK", "integration", "payload"}
@@ -16,9 +16,12 @@ dotted paths (``"event.filter.window"``, ``"action.payload"``). With
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from automations.actions import ACTION_KINDS
 from automations.events import SCOPES, FilterError, validate_filter
@@ -34,6 +37,7 @@ MAX_TITLE = 150
 MAX_MESSAGE = 3000
 MAX_DESCRIPTION = 2000
 MAX_PAYLOAD_CHARS = 64 * 1024
+MAX_THROTTLE_MINUTES = 30 * 24 * 60
 
 Errors = dict[str, list[str]]
 
@@ -61,6 +65,10 @@ def automation_as_data(automation: Automation) -> dict[str, Any]:
         "scope": {"type": automation.scope_type, "name": scope.name},
         "event": {"type": automation.event_type, "filter": dict(automation.filter or {})},
         "action": action,
+        "throttle_minutes": automation.throttle_minutes,
+        "muted_until": (
+            automation.muted_until.isoformat() if automation.muted_until is not None else None
+        ),
     }
 
 
@@ -242,6 +250,39 @@ def _clean_action(
     return type, integration, config
 
 
+def _clean_throttle(data: dict[str, Any], errors: Errors) -> int | None:
+    """Minutes between two actions on one run or artifact; 0 or null: no throttle."""
+    value = data.get("throttle_minutes")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors["throttle_minutes"] = ["Must be a whole number of minutes, or null."]
+        return None
+    if not 0 <= value <= MAX_THROTTLE_MINUTES:
+        errors["throttle_minutes"] = [f"Use 0 to {MAX_THROTTLE_MINUTES} minutes (0: no limit)."]
+        return None
+    return value or None
+
+
+def _clean_muted_until(data: dict[str, Any], errors: Errors) -> datetime | None:
+    """An ISO 8601 date and time (UTC when it names no offset), or null to unmute."""
+    value = data.get("muted_until")
+    if value is None or value == "":
+        return None
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) and len(value) <= 64 else None
+    except ValueError:  # well formed, but not a date (month 13)
+        parsed = None
+    if parsed is None:
+        errors["muted_until"] = [
+            "Use an ISO 8601 date and time, e.g. 2026-12-24T18:00:00Z, or null."
+        ]
+        return None
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, UTC)
+    return parsed
+
+
 def validate_automation(
     team: Team, data: dict[str, Any], *, instance: Automation | None = None
 ) -> tuple[dict[str, Any], Errors]:
@@ -272,6 +313,8 @@ def validate_automation(
             taken = taken.exclude(pk=instance.pk)
         if taken.exists():
             errors["name"] = [f"An automation named '{name}' already exists in this team."]
+    throttle_minutes = _clean_throttle(data, errors)
+    muted_until = _clean_muted_until(data, errors)
     scope, project, registry = _clean_scope(team, data, errors)
     event_type, filter = _clean_event(scope, data, errors)
     action_type, integration, config = _clean_action(team, scope, event_type, data, errors)
@@ -287,5 +330,7 @@ def validate_automation(
         "action_type": action_type,
         "integration": integration,
         "action_config": config,
+        "throttle_minutes": throttle_minutes,
+        "muted_until": muted_until,
     }
     return ({} if errors else cleaned), errors

@@ -13,6 +13,7 @@ from pathlib import Path
 import environ
 
 from config.bootstrap import ensure_keys, parse_encryption_keys, validate_secret_key
+from config.durations import parse_duration
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 ENV_FILE = Path(os.environ.get("BEACON_ENV_FILE", BASE_DIR / ".env"))
@@ -47,6 +48,10 @@ BEACON_RETRY_SCHEDULE = [
 SLACK_API_URL = env.str("SLACK_API_URL", default="https://slack.com/api/")
 BEACON_WEBHOOK_CONNECT_TIMEOUT = env.float("BEACON_WEBHOOK_CONNECT_TIMEOUT", default=5.0)
 BEACON_WEBHOOK_READ_TIMEOUT = env.float("BEACON_WEBHOOK_READ_TIMEOUT", default=15.0)
+# An integration whose deliveries have only failed for this long is disabled.
+BEACON_DISABLE_AFTER = parse_duration(
+    env.str("BEACON_DISABLE_AFTER", default="5d"), "BEACON_DISABLE_AFTER"
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

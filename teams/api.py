@@ -12,6 +12,7 @@ from django.db.models import ProtectedError
 from django.http import HttpRequest
 from ninja import Router, Status
 
+from automations.integration_health import set_enabled
 from config.api import ApiError
 from teams.access import Role, get_team
 from teams.models import Integration, Secret, Team
@@ -112,6 +113,12 @@ def integration_out(integration: Integration, *, signing_secret: bool) -> dict[s
         "name": integration.name,
         "target": integration.target,
         "automations": sorted(a.name for a in integration.automations.all()),
+        "enabled": integration.enabled,
+        "disabled_at": integration.disabled_at.isoformat() if integration.disabled_at else None,
+        "disabled_reason": integration.disabled_reason,
+        "failing_since": (
+            integration.failing_since.isoformat() if integration.failing_since else None
+        ),
         "created_at": integration.created_at.isoformat(),
         "updated_at": integration.updated_at.isoformat(),
     }
@@ -232,6 +239,9 @@ def patch_integration(
     access = get_team(request.user, team, need=Role.ADMIN)
     integration = _get_integration(access.team, name)
     changes = payload.model_dump(exclude_unset=True)
+    enabled = changes.pop("enabled", None)
+    if "enabled" in payload.model_fields_set and enabled is None:
+        raise invalid({"enabled": ["Must be true or false."]})
     if "kind" in changes and changes.pop("kind") != integration.kind:
         raise invalid({"kind": ["The kind of an integration cannot change."]})
     if "name" in changes:
@@ -244,6 +254,8 @@ def patch_integration(
     state = {**_state_of(integration), **changes}
     _apply(access.team, integration, state, set(changes))
     _save(integration)
+    if enabled is not None:
+        set_enabled(integration, enabled, request.user)
     return integration_out(integration, signing_secret=True)
 
 

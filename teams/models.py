@@ -138,6 +138,11 @@ class Integration(models.Model):
         Secret, models.PROTECT, null=True, blank=True, related_name="+"
     )
     signing_secret = EncryptedCharField(max_length=128, blank=True)
+    # Health (automations.integration_health): when deliveries started failing without
+    # a success since, and when and why Beacon (or an admin) disabled the integration.
+    failing_since = models.DateTimeField(null=True, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -154,6 +159,11 @@ class Integration(models.Model):
         if self.kind == self.Kind.WEBHOOK and not self.signing_secret:
             self.signing_secret = generate_signing_secret()
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def enabled(self) -> bool:
+        """False while disabled: executions are then ``skipped`` until an admin re-enables it."""
+        return self.disabled_at is None
 
     @property
     def slack_mode(self) -> str:

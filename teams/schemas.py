@@ -101,6 +101,8 @@ class IntegrationPatch(IntegrationIn):
 
     kind: Literal["slack", "webhook"] | None = None
     name: Name | None = None
+    # true re-enables an integration Beacon disabled; false disables it by hand.
+    enabled: Annotated[bool | None, Field(default=None, strict=True)] = None
 
 
 _url_validator = URLValidator(schemes=["http", "https"])
