@@ -52,6 +52,7 @@ urlpatterns = [
         views.automation_toggle,
         name="automation_toggle",
     ),
+    path("t/<slug:slug>/automations/<int:pk>/mute/", views.automation_mute, name="automation_mute"),
     path("t/<slug:slug>/automations/<int:pk>/test/", views.automation_test, name="automation_test"),
     path("t/<slug:slug>/executions/<int:pk>/", views.execution_detail, name="execution_detail"),
     path(

@@ -57,6 +57,11 @@ urlpatterns = [
         name="integration_reveal",
     ),
     path(
+        "t/<slug:slug>/settings/integrations/<int:pk>/enable/",
+        views.integration_enable,
+        name="integration_enable",
+    ),
+    path(
         "t/<slug:slug>/settings/integrations/<int:pk>/delete/",
         views.integration_delete,
         name="integration_delete",

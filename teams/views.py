@@ -10,8 +10,10 @@ from django.db.models import Count, ProtectedError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from automations.integration_health import set_enabled
 from automations.models import Event
 from teams.access import Role, TeamAccess, get_team, teams_of
 from teams.forms import (
@@ -266,6 +268,23 @@ def integration_reveal(request: HttpRequest, slug: str, pk: int) -> HttpResponse
     return _integration_page(
         request, access, form, integration, integration.kind, revealed=integration.signing_secret
     )
+
+
+@login_required
+@require_POST
+def integration_enable(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Re-enable an integration Beacon disabled (admins): its automations act again."""
+    access = get_team(request.user, slug, need=Role.ADMIN)
+    integration = get_object_or_404(Integration, pk=pk, team=access.team)
+    if not integration.enabled:
+        set_enabled(integration, True, request.user)
+        messages.success(
+            request, f"Integration {integration.name} re-enabled; its automations act again."
+        )
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
+        return redirect(target)
+    return redirect("settings_integrations", slug)
 
 
 @login_required

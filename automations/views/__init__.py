@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from automations.views.actions import automation_delete, automation_test, automation_toggle
+from automations.views.actions import (
+    automation_delete,
+    automation_mute,
+    automation_test,
+    automation_toggle,
+)
 from automations.views.editor import automation_edit, automation_new, filter_fields, preview
 from automations.views.executions import execution_detail, execution_redeliver
 from automations.views.lists import automation_detail, automation_list, scope_history
@@ -12,6 +17,7 @@ __all__ = [
     "automation_detail",
     "automation_edit",
     "automation_list",
+    "automation_mute",
     "automation_new",
     "automation_test",
     "automation_toggle",

@@ -1,11 +1,14 @@
-"""One-click admin actions on an automation: enable/disable, test, delete."""
+"""One-click admin actions on an automation: enable/disable, mute, test, delete."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -35,6 +38,30 @@ def automation_toggle(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     state = "enabled" if automation.enabled else "disabled"
     messages.success(request, f"Automation {automation.name} {state}.")
     return HttpResponseRedirect(back_to(request, page.list_url))
+
+
+# The quick mute buttons of the automation page: minutes (0 unmutes).
+MUTE_CHOICES = [(60, "1 hour"), (24 * 60, "1 day"), (7 * 24 * 60, "1 week")]
+
+
+@login_required
+@require_POST
+def automation_mute(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Mute for one of ``MUTE_CHOICES`` or unmute (``minutes=0``); admins only."""
+    page, automation = automation_page(request, slug, pk, need=Role.ADMIN)
+    raw = request.POST.get("minutes", "")
+    allowed = {0, *(minutes for minutes, _ in MUTE_CHOICES)}
+    if not raw.isdigit() or int(raw) not in allowed:
+        return HttpResponseBadRequest("Choose how long to mute the automation.")
+    minutes = int(raw)
+    automation.muted_until = timezone.now() + timedelta(minutes=minutes) if minutes else None
+    Automation.objects.filter(pk=automation.pk).update(muted_until=automation.muted_until)
+    if automation.muted_until is None:
+        messages.success(request, f"Automation {automation.name} unmuted.")
+    else:
+        until = timezone.localtime(automation.muted_until).strftime("%Y-%m-%d %H:%M")
+        messages.success(request, f"Automation {automation.name} muted until {until}.")
+    return HttpResponseRedirect(back_to(request, automation.get_absolute_url()))
 
 
 @login_required

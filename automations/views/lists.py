@@ -9,10 +9,13 @@ from django.core.paginator import Page, Paginator
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from automations.models import Execution
+from automations.views.actions import MUTE_CHOICES
 from automations.views.display import decorate, event_label, event_type_choices
 from automations.views.scope import automation_page, scope_page
+from teams.models import Integration
 
 PER_PAGE = 25
 SORTS = {"name": "name", "event": "event_type", "last": "last_at"}
@@ -30,6 +33,18 @@ def with_last_execution(qs: QuerySet[Any]) -> QuerySet[Any]:
         last_at=Subquery(latest.values("created_at")[:1]),
         last_id=Subquery(latest.values("id")[:1]),
     )
+
+
+def disabled_integrations(automations: QuerySet[Any]) -> list[Integration]:
+    """The disabled integrations these automations use, each with ``users``: the
+    names of those automations (for the banner of the Automations tab)."""
+    found: dict[int, Integration] = {}
+    for automation in automations.filter(integration__disabled_at__isnull=False).select_related(
+        "integration"
+    ).order_by("name"):
+        integration = found.setdefault(automation.integration_id, automation.integration)
+        integration.users = [*getattr(integration, "users", []), automation.name]  # type: ignore[attr-defined]
+    return sorted(found.values(), key=lambda i: i.name)
 
 
 def sorted_by(qs: QuerySet[Any], sort: str) -> QuerySet[Any]:
@@ -69,6 +84,8 @@ def automation_list(
             filtered=filtered,
             event_choices=event_type_choices(page.scope_type),
             params={"event": event, "enabled": enabled, "q": q},
+            disabled_integrations=disabled_integrations(page.automations()),
+            now=timezone.now(),
             breadcrumbs=page.breadcrumbs(),
             tab="automations",
         ),
@@ -117,6 +134,8 @@ def automation_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "automations/detail.html",
         page.context(
             automation=automation,
+            muted=bool(automation.muted_until and automation.muted_until > timezone.now()),
+            mute_choices=MUTE_CHOICES,
             rows=rows,
             status=status,
             statuses=Execution.Status.choices,
