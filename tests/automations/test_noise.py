@@ -392,3 +392,48 @@ def test_a_server_error_only_starts_the_failing_streak(
 
     hook.refresh_from_db()
     assert hook.enabled and hook.failing_since is not None
+
+
+# --- concurrency (PostgreSQL: SQLite serialises every writer anyway) ---------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_workers_throttle_one_run_once(team: Team, member: Any) -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are a PostgreSQL matter")
+    import threading
+
+    from django.db import connections
+
+    project = Project.objects.create(team=team, name="mnist")
+    on_failure(project, make_webhook(team), throttle_minutes=60)
+    run = Run.start(project, author=member, run_id="r1")
+    events = []
+    for _ in range(4):
+        run.set_state("failed", member)
+        events.append(Event.objects.filter(type="RUN_STATE").order_by("-id").first())
+        run.set_state("running", member)
+    barrier = threading.Barrier(len(events))
+    errors: list[BaseException] = []
+
+    def work(event: Event) -> None:
+        try:
+            barrier.wait(timeout=60)
+            dispatch.process(event)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    with mock.patch.object(dispatch, "enqueue_delivery", autospec=True):
+        threads = [threading.Thread(target=work, args=(e,)) for e in events]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+
+    assert not errors
+    statuses = sorted(Execution.objects.values_list("status", flat=True))
+    assert statuses == ["pending", "skipped", "skipped", "skipped"]
