@@ -83,6 +83,11 @@ def filter_form_field(f: FilterField) -> forms.Field:
     return forms.CharField(max_length=1024, strip=False, widget=widget, **common)
 
 
+def integration_label(integration: Integration) -> str:
+    label = f"{integration.name} — {integration.target}"
+    return label if integration.enabled else f"{label} (disabled: events are skipped)"
+
+
 class AutomationForm(forms.Form):
     event_type = forms.ChoiceField(label="Event")
     action_type = forms.ChoiceField(
@@ -152,10 +157,10 @@ class AutomationForm(forms.Form):
         self.slack_integrations = [i for i in integrations if i.kind == Integration.Kind.SLACK]
         self.webhook_integrations = [i for i in integrations if i.kind == Integration.Kind.WEBHOOK]
         self.fields["slack_integration"].choices = [("", "Choose…")] + [
-            (i.name, f"{i.name} — {i.target}") for i in self.slack_integrations
+            (i.name, integration_label(i)) for i in self.slack_integrations
         ]
         self.fields["webhook_integration"].choices = [("", "Choose…")] + [
-            (i.name, f"{i.name} — {i.target}") for i in self.webhook_integrations
+            (i.name, integration_label(i)) for i in self.webhook_integrations
         ]
         # The only integration of a kind is the obvious choice on a new automation.
         if instance is None:

@@ -11,10 +11,11 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 
-from automations import integration_health
+from automations import dispatch, integration_health
 from automations.models import Automation, Scope
 from teams.models import Integration
 from tests.pages.conftest import Filled
+from tests.support.factories import fail_run
 from tests.support.web import Clients
 
 REASON = "Slack answered channel_not_found"
@@ -267,3 +268,23 @@ def test_the_form_explains_bad_throttle_and_mute_values(
     assert message in response.content.decode()
     on_failure.refresh_from_db()
     assert on_failure.throttle_minutes is None and on_failure.muted_until is None
+
+
+def test_the_form_marks_a_disabled_integration_among_the_choices(
+    filled: Filled, disabled: Integration, on_failure: Automation, admin: User,
+    client_for: Clients,
+) -> None:
+    html = client_for(admin).get(reverse("automation_edit", args=["acme", on_failure.pk]))
+    text = html.content.decode()
+    assert "alerts — acme #ml-alerts (disabled: events are skipped)" in text
+    assert "deploy — https://deploy.example.com/hook</option>" in text  # healthy: unmarked
+
+
+def test_a_skipped_execution_page_shows_the_reason(
+    filled: Filled, disabled: Integration, on_failure: Automation, member: User,
+    client_for: Clients,
+) -> None:
+    [execution] = dispatch.process(fail_run(filled.project, member, "run-9"))
+    html = client_for(member).get(execution.get_absolute_url()).content.decode()
+    assert execution.status == "skipped"
+    assert f"integration alerts is disabled: {REASON}" in html
