@@ -131,7 +131,8 @@ class AutomationForm(forms.Form):
         label="Muted until",
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="Until then, matching events are recorded as skipped. Empty: not muted.",
+        help_text="In UTC. Until then, matching events are recorded as skipped. "
+        "Empty: not muted.",
     )
 
     def __init__(

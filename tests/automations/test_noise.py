@@ -380,6 +380,30 @@ def test_a_revoked_slack_token_disables_the_slack_integration(
     assert not integration.enabled and integration.disabled_reason == "Slack answered invalid_auth"
 
 
+class DeletedWebhookSlack(FakeSlack):
+    """Slack after the incoming webhook was removed: ``404 no_service``."""
+
+    def handle(self, request: Any) -> tuple[int, bytes, str]:
+        if request.path.startswith("/services/"):
+            return 404, b"no_service", "text/plain"
+        return super().handle(request)
+
+
+def test_a_removed_slack_webhook_disables_the_slack_integration(
+    project: Project, team: Team, member: Any, loopback: None
+) -> None:
+    with DeletedWebhookSlack() as slack:
+        integration = make_slack(team, webhook_url=slack.webhook_url())
+        make_automation(project, integration, event_type="RUN_STATE",
+                        filter={"states": ["failed"]})
+        execution = process_run_failure(project, member, "r1")
+        assert tasks.deliver(execution.pk) == "failed"
+        assert len(slack.received()) == 1
+
+    integration.refresh_from_db()
+    assert not integration.enabled and integration.disabled_reason == "Slack answered no_service"
+
+
 def test_a_server_error_only_starts_the_failing_streak(
     project: Project, team: Team, member: Any, loopback: None
 ) -> None:
