@@ -637,6 +637,7 @@ def _sample_version(team: str, project: str, artifact_url: str) -> dict[str, Any
         "id": 0,
         "name": "sample-model",
         "type": "model",
+        "project": project,
         "version": "v3",
         "index": 3,
         "ref": f"{team}/{project}/sample-model:v3",
@@ -644,6 +645,7 @@ def _sample_version(team: str, project: str, artifact_url: str) -> dict[str, Any
         "digest": "0" * 64,
         "metadata": {"accuracy": 0.93, "framework": "torch"},
         "aliases": ["latest"],
+        "tags": [],
         "url": artifact_url + "#v3",
     }
 
@@ -706,6 +708,7 @@ def sample_data(
         "ref": f"{team}/{scope_name}/sample-collection:v1",
         "stable_ref": "beacon-artifact://0",
         "aliases": [],
+        "tags": [],
         "metadata": source["metadata"],
         "url": base + registry_path + "#sample-collection",
     }
