@@ -215,7 +215,8 @@ _SPECS = (
         scope=PROJECT,
         label=EventType.RUN_METRIC_THRESHOLD.label,
         description="The aggregate of the last `window` values of a metric meets a comparison. "
-        "A run with fewer values than the window is judged on the values it has.",
+        "Judged only once the run has `window` values; `nonfinite` fires on the first "
+        "NaN or ±inf.",
         source="RUN_METRIC",
         fields=(
             _metric_field(),
@@ -244,7 +245,8 @@ _SPECS = (
         scope=PROJECT,
         label=EventType.RUN_METRIC_CHANGE.label,
         description="The mean of the current window differs from the mean of the prior, "
-        "consecutive window by at least `amount`.",
+        "consecutive window by at least `amount`. Judged only once both windows are full "
+        "(`window` + `prior_window` values).",
         source="RUN_METRIC",
         fields=(
             _metric_field(),
@@ -286,7 +288,7 @@ _SPECS = (
         scope=PROJECT,
         label=EventType.RUN_METRIC_ZSCORE.label,
         description="The newest value's z-score against the previous `window` values "
-        "passes the threshold.",
+        "passes the threshold. Judged only once there are `window` previous values.",
         source="RUN_METRIC",
         fields=(
             _metric_field(),
