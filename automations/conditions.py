@@ -141,6 +141,8 @@ def evaluate(spec_type: str, scope: str, filter: dict[str, Any], data: dict[str,
         artifact = data.get("artifact") or {}
         if spec.is_alias_event:
             checks.append(_check_regex("alias", filter.get("alias_regex"), str(data.get("alias"))))
+        if spec.is_tag_event:
+            checks.append(_check_regex("tag", filter.get("tag_regex"), str(data.get("tag"))))
         if filter.get("artifact_name_regex"):
             checks.append(
                 _check_regex(
@@ -156,6 +158,8 @@ def evaluate(spec_type: str, scope: str, filter: dict[str, Any], data: dict[str,
     else:
         if spec.is_alias_event:
             checks.append(_check_regex("alias", filter.get("alias_regex"), str(data.get("alias"))))
+        if spec.is_tag_event:
+            checks.append(_check_regex("tag", filter.get("tag_regex"), str(data.get("tag"))))
         if filter.get("collection"):
             checks.append(
                 _check_equal("collection", filter["collection"], str(data.get("collection", "")))

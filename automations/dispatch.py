@@ -364,6 +364,16 @@ def describe_happening(event: Event) -> str:
     if event.type == "ADD_ARTIFACT_ALIAS":
         ref = linked.get("ref") if linked else artifact.get("ref")
         return f"Alias {data.get('alias', '?')} added to {ref or event.subject}"
+    if event.type == "UNLINK_ARTIFACT":
+        return f"{linked.get('ref', event.subject)} unlinked ({artifact.get('ref', '?')})"
+    if event.type in ("ADD_ARTIFACT_TAG", "REMOVE_ARTIFACT_TAG"):
+        ref = linked.get("ref") if linked else artifact.get("ref")
+        verb = "added to" if event.type.startswith("ADD") else "removed from"
+        return f"Tag {data.get('tag', '?')} {verb} {ref or event.subject}"
+    if event.type in ("ADD_COLLECTION_TAG", "REMOVE_COLLECTION_TAG"):
+        ref = (data.get("collection_info") or {}).get("ref") or data.get("collection", "?")
+        verb = "added to" if event.type.startswith("ADD") else "removed from"
+        return f"Tag {data.get('tag', '?')} {verb} collection {ref}"
     return f"{event.type} {event.subject}"
 
 

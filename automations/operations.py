@@ -68,7 +68,8 @@ def sample_event(automation: Automation, user: Any) -> tuple[Event, Verdict]:
             "metric_filter": describe_metric(automation.event_type, automation.filter),
         }
     subject = next(
-        (str(data[k]["ref"]) for k in ("linked", "artifact") if isinstance(data.get(k), dict)),
+        (str(data[k]["ref"]) for k in ("linked", "artifact", "collection_info")
+         if isinstance(data.get(k), dict)),
         f"{automation.team.slug}/{scope.name}/sample",
     )
     event = Event.objects.create(

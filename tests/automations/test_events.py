@@ -36,12 +36,19 @@ def test_catalog_lists_every_type_in_its_scope() -> None:
         "RUN_METRIC_ZSCORE",
         "CREATE_ARTIFACT",
         "ADD_ARTIFACT_ALIAS",
+        "ADD_ARTIFACT_TAG",
+        "REMOVE_ARTIFACT_TAG",
     ]
     assert [s.type for s in specs_for_scope("registry")] == [
         "LINK_ARTIFACT",
         "ADD_ARTIFACT_ALIAS",
+        "UNLINK_ARTIFACT",
+        "ADD_ARTIFACT_TAG",
+        "REMOVE_ARTIFACT_TAG",
+        "ADD_COLLECTION_TAG",
+        "REMOVE_COLLECTION_TAG",
     ]
-    assert len(CATALOG) == 8
+    assert len(CATALOG) == 15
 
 
 def test_labels_are_words() -> None:
