@@ -14,8 +14,8 @@ from django.utils import timezone
 from automations import conditions, dispatch, events, templating, variables
 from automations.actions.slack import build_message
 from automations.models import Automation, Event, Execution, Scope
-from projects.models import MetricPoint, Project
-from registries.models import Registry
+from projects.models import ArtifactVersion, MetricPoint, Project
+from registries.models import LinkedVersion, Registry
 from teams.models import Integration
 
 MASK = templating.DEFAULT_MASK
@@ -104,6 +104,36 @@ def metric_values(spec: events.EventSpec, filter: dict[str, Any], event: Event |
         return {}
 
 
+def latest_metadata(scope: Project | Registry) -> dict[str, Any] | None:
+    """The metadata of the scope's newest artifact version (a registry: of the newest
+    linked version's source); None when the scope has none."""
+    if isinstance(scope, Project):
+        version = (
+            ArtifactVersion.objects.filter(artifact__project=scope)
+            .order_by("-created_at", "-id").only("metadata").first()
+        )
+        return None if version is None else version.metadata
+    linked = (
+        LinkedVersion.objects.filter(collection__registry=scope)
+        .select_related("source").order_by("-created_at", "-id").first()
+    )
+    return None if linked is None else linked.source.metadata
+
+
+def metadata_variables(scope: Project | Registry, data: dict[str, Any]) -> list[str]:
+    """``artifact_metadata.KEY`` for each top-level key of the latest version's metadata
+    (the sample's when the scope has no version yet), for the editor's variable list."""
+    metadata = latest_metadata(scope)
+    if metadata is None:
+        subject = data.get("linked") or data.get("artifact") or {}
+        metadata = subject.get("metadata") or {}
+    return [
+        templating.METADATA_PREFIX + str(key)
+        for key in sorted(metadata, key=str)
+        if "}" not in str(key) and str(key).strip()
+    ]
+
+
 def build_preview(
     *,
     scope: Project | Registry,
@@ -131,7 +161,11 @@ def build_preview(
     real = latest_event(scope, spec)
     event = real or sample_event(scope, spec)
     source = f"the latest {spec.source} event (#{event.pk})" if real else "a sample event"
-    preview = Preview(source=source, event=real, variables=allowed)
+    offered = list(allowed)
+    if spec.is_artifact_event:
+        at = offered.index(templating.METADATA_PREFIX) + 1
+        offered[at:at] = metadata_variables(scope, event.data)
+    preview = Preview(source=source, event=real, variables=offered)
     # The delivery pipeline's own rendering, on an unsaved automation and execution.
     execution = Execution(
         automation=Automation(
