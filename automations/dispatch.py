@@ -232,45 +232,77 @@ def create_executions(event: Event, matches: list[Match]) -> list[Execution]:
         if not match.verdicts:
             continue
         automation = match.automation
-        is_metric = get_spec(automation.scope_type, automation.event_type).is_metric_event
-        with transaction.atomic():
-            previous: Execution | None = None
-            if is_metric:
-                # Serialise fire-once decisions of one automation across workers.
-                Automation.objects.select_for_update().filter(pk=automation.pk).first()
-                previous = already_fired(automation, run_id, timezone.now())
-            for verdict in match.verdicts:
-                now = timezone.now()
-                status, error = Execution.Status.PENDING, ""
-                if previous is not None:
-                    status, error = Execution.Status.SKIPPED, fire_once_note(run_id, previous)
-                step = verdict.values.get("metric_step") if is_metric else None
-                try:
-                    with transaction.atomic():
-                        execution = Execution.objects.create(
-                            automation=automation,
-                            event=event,
-                            trigger=Execution.Trigger.EVENT,
-                            status=status,
-                            error=error,
-                            match={
-                                **verdict.as_json(),
-                                "run_id": run_id,
-                                **({"counted": previous.pk} if previous is not None else {}),
-                            },
-                            match_step=step,
-                            target=automation.integration.target if status == "pending" else "",
-                            next_attempt_at=now if status == Execution.Status.PENDING else None,
-                            finished_at=now if status == Execution.Status.SKIPPED else None,
-                        )
-                except IntegrityError:
-                    continue  # this event was processed before: it already acted
-                if is_metric and status == Execution.Status.PENDING:
-                    previous = execution
+        if not get_spec(automation.scope_type, automation.event_type).is_metric_event:
+            execution = _create_execution(automation, event, match.verdict, run_id, None)
+            if execution is not None:
                 created.append(execution)
-                if execution.status == Execution.Status.PENDING:
-                    enqueue_delivery_on_commit(execution.pk)
+            continue
+        with transaction.atomic():
+            # Serialise fire-once decisions of one automation across workers.
+            Automation.objects.select_for_update().filter(pk=automation.pk).first()
+            previous = already_fired(automation, run_id, timezone.now())
+            recorded = set(
+                Execution.objects.filter(
+                    automation=automation, event=event, trigger=Execution.Trigger.EVENT
+                ).values_list("match_step", flat=True)
+            )
+            skipped: list[Execution] = []
+            for verdict in match.verdicts:
+                step = verdict.values.get("metric_step")
+                if step in recorded:
+                    continue  # this event was processed before: that step already acted
+                if previous is None:
+                    previous = _create_execution(automation, event, verdict, run_id, step)
+                    if previous is not None:
+                        created.append(previous)
+                    continue
+                skipped.append(_skipped(automation, event, verdict, run_id, step, previous))
+            # One statement for a batch of later matches (a long run of rows may match).
+            Execution.objects.bulk_create(skipped, batch_size=500, ignore_conflicts=True)
+            created += skipped
     return created
+
+
+def _create_execution(
+    automation: Automation, event: Event, verdict: Verdict, run_id: str, step: int | None
+) -> Execution | None:
+    """A pending execution, its delivery queued on commit; None when the event (or this
+    step of it) already has one."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            execution = Execution.objects.create(
+                automation=automation,
+                event=event,
+                trigger=Execution.Trigger.EVENT,
+                status=Execution.Status.PENDING,
+                match={**verdict.as_json(), "run_id": run_id},
+                match_step=step,
+                target=automation.integration.target,
+                next_attempt_at=now,
+            )
+    except IntegrityError:
+        return None  # this event was processed before: it already acted
+    enqueue_delivery_on_commit(execution.pk)
+    return execution
+
+
+def _skipped(
+    automation: Automation, event: Event, verdict: Verdict, run_id: str, step: int | None,
+    counted: Execution,
+) -> Execution:
+    now = timezone.now()
+    return Execution(
+        automation=automation,
+        event=event,
+        trigger=Execution.Trigger.EVENT,
+        status=Execution.Status.SKIPPED,
+        error=fire_once_note(run_id, counted),
+        match={**verdict.as_json(), "run_id": run_id, "counted": counted.pk},
+        match_step=step,
+        finished_at=now,
+        created_at=now,
+    )
 
 
 def enqueue_delivery(execution_id: int) -> None:

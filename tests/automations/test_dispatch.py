@@ -472,3 +472,23 @@ def test_the_automation_page_shows_when_each_run_can_fire_again(
     assert "Once per run per 24 hours" in html
     assert again.strftime("%Y-%m-%d %H:%M:%S") in html  # TIME_ZONE is UTC
     assert f"#{fired.pk}" in html
+
+
+def test_a_long_batch_of_matching_rows_is_recorded_in_few_queries(
+    project: Project, hook: Integration, member: Any
+) -> None:
+    automation = make_automation(project, hook, event_type="RUN_METRIC_THRESHOLD",
+                                 filter={"metric": "loss", "window": 1, "threshold": 1.0})
+    run = Run.start(project, author=member, run_id="r1")
+    run.log_history([(s, {"loss": 5.0}) for s in range(2000)], member)
+
+    with CaptureQueriesContext(connection) as queries:
+        dispatch.process(last_event("RUN_METRIC"))
+
+    assert automation.executions.filter(status="pending").count() == 1
+    assert automation.executions.filter(status="skipped").count() == 1999
+    assert len(queries) < 50
+    # processing the event again records nothing new
+    Event.objects.update(processed_at=None)
+    assert dispatch.process(last_event("RUN_METRIC")) == []
+    assert automation.executions.count() == 2000
