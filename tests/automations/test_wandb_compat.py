@@ -144,3 +144,64 @@ def test_wandb_wire_names_are_accepted_and_answered_with_beacons(
     })
     assert unknown.status_code == 400
     assert "LINK_MODELS" in unknown.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("url", "event_type", "filter", "payload"),
+    [
+        (reverse("automation_new", kwargs={"slug": "acme", "registry": "model"}),
+         "ADD_COLLECTION_TAG", {"filter_tag_regex": "^vision$", "filter_collection": "digits"},
+         '{"t": "${tag}", "c": "${artifact_collection_name}"}'),
+        (reverse("automation_new", kwargs={"slug": "acme", "registry": "model"}),
+         "UNLINK_ARTIFACT", {},
+         '{"p": "${project_name}", "v": "${artifact_version_string}"}'),
+        (reverse("automation_new", kwargs={"slug": "acme", "project": "mnist"}),
+         "REMOVE_ARTIFACT_TAG", {"filter_tag_regex": "^validated$"},
+         '{"t": "${tag}", "m": "${artifact_metadata.accuracy}"}'),
+    ],
+)
+def test_the_form_creates_tag_and_unlink_automations(
+    admin: User, team: Team, project: Project, registry: Registry, client_for: Clients,
+    url: str, event_type: str, filter: dict[str, str], payload: str,
+) -> None:
+    make_webhook(team)
+    client = client_for(admin)
+    page = client.get(url).content.decode()
+    assert f'value="{event_type}"' in page
+    response = client.post(url, {
+        "event_type": event_type, **filter, "action_type": "WEBHOOK",
+        "webhook_integration": "deploy", "payload": payload, "severity": "INFO",
+        "name": "tagged", "enabled": "on",
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    automation = Automation.objects.get(name="tagged")
+    assert automation.event_type == event_type
+    assert automation.filter == {k.removeprefix("filter_"): v for k, v in filter.items()}
+
+
+def test_the_form_refuses_a_tag_automation_without_its_pattern(
+    admin: User, team: Team, registry: Registry, client_for: Clients
+) -> None:
+    make_webhook(team)
+    url = reverse("automation_new", kwargs={"slug": "acme", "registry": "model"})
+    response = client_for(admin).post(url, {
+        "event_type": "ADD_ARTIFACT_TAG", "action_type": "WEBHOOK",
+        "webhook_integration": "deploy", "payload": '{"t": "${alias}"}', "severity": "INFO",
+        "name": "tagged", "enabled": "on",
+    })
+    html = response.content.decode()
+    assert "This field is required." in html and "Unknown variable ${alias}" in html
+    assert not Automation.objects.exists()
+
+
+def test_the_catalog_page_lists_every_type_with_its_rules(
+    viewer: User, outsider: User, client_for: Clients
+) -> None:
+    url = reverse("event_catalog", args=["acme"])
+    html = client_for(viewer).get(url).content.decode()
+    for scope, type in CATALOG:
+        assert f'id="{scope}-{type}"' in html
+    assert "full window" in html and "needs 3 more values of loss" in html
+    assert "<code>LINK_MODEL</code> → <code>LINK_ARTIFACT</code>" in html
+    assert "${tag}" in html and "${artifact_metadata.KEY}" in html
+    assert client_for(outsider).get(url).status_code == 404
