@@ -242,6 +242,8 @@ def _threshold(filter: dict[str, Any], values: list[float], base: dict[str, Any]
     if not tail:
         return Verdict(False, f"no values of {metric} yet", base)
     if cmp == "nonfinite":
+        if len(tail) < window:  # judged before the window is full: say on how many values
+            base["metric_filter"] += f", {len(tail)} of {window} values so far"
         bad = [v for v in tail if not math.isfinite(v)]
         if bad:
             base["metric_value"] = bad[-1]

@@ -133,3 +133,12 @@ def test_a_run_short_of_the_window_is_explained_and_nothing_fires_or_is_skipped(
     [fired] = dispatch.process(Event.objects.filter(type="RUN_METRIC").latest("pk"))
     assert (fired.automation, fired.status) == (automation, "pending")
     assert fired.match["values"]["metric_values"] == [1.0, 1.02, 1.0, 1.02, 9.0]
+
+
+def test_a_nonfinite_verdict_before_the_window_is_full_says_how_many_values_it_saw() -> None:
+    early = judge("RUN_METRIC_THRESHOLD", NONFINITE, [1.0, NAN])
+    assert early.matched
+    assert early.values["metric_filter"] == "loss is NaN or ±inf (max over 4), 2 of 4 values so far"
+    assert early.values["metric_values"][0] == 1.0 and math.isnan(early.values["metric_values"][1])
+    full = judge("RUN_METRIC_THRESHOLD", NONFINITE, [1.0, 1.0, 1.0, NAN])
+    assert full.values["metric_filter"] == "loss is NaN or ±inf (max over 4)"
