@@ -472,6 +472,9 @@ def test_the_automation_page_shows_when_each_run_can_fire_again(
     assert "Once per run per 24 hours" in html
     assert again.strftime("%Y-%m-%d %H:%M:%S") in html  # TIME_ZONE is UTC
     assert f"#{fired.pk}" in html
+    one_skipped = automation.executions.filter(status="skipped").first()
+    skipped_page = client_for(admin).get(one_skipped.get_absolute_url()).content.decode()
+    assert f'the execution that counted is <a href="{fired.get_absolute_url()}">' in skipped_page
 
 
 def test_a_long_batch_of_matching_rows_is_recorded_in_few_queries(
