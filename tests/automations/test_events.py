@@ -391,7 +391,7 @@ def test_samples_carry_absolute_links_and_stable_refs() -> None:
 
 
 def test_samples_have_the_shape_of_real_event_data(project: Any, registry: Any, admin: Any) -> None:
-    from automations.subjects import linked_data, run_data, version_data
+    from automations.subjects import collection_data, linked_data, run_data, version_data
     from projects.models import Artifact, Run
 
     run = Run.start(project, author=admin, display_name="real")
@@ -419,9 +419,18 @@ def test_samples_have_the_shape_of_real_event_data(project: Any, registry: Any, 
         "project", "ADD_ARTIFACT_ALIAS", team="acme", scope_name=project.name, base_url="http://x"
     )
     assert set(alias) == {"artifact", "alias"}
+    for type in ("ADD_ARTIFACT_TAG", "REMOVE_ARTIFACT_TAG"):
+        tagged = sample_data(
+            "project", type, team="acme", scope_name=project.name, base_url="http://x"
+        )
+        assert set(tagged) == {"artifact", "tag"}
+        assert set(tagged["artifact"]) == set(real["artifact"])
     for type, keys in (
         ("LINK_ARTIFACT", {"collection", "linked", "artifact"}),
         ("ADD_ARTIFACT_ALIAS", {"collection", "linked", "artifact", "alias"}),
+        ("UNLINK_ARTIFACT", {"collection", "linked", "artifact"}),
+        ("ADD_ARTIFACT_TAG", {"collection", "linked", "artifact", "tag"}),
+        ("REMOVE_ARTIFACT_TAG", {"collection", "linked", "artifact", "tag"}),
     ):
         data = sample_data(
             "registry", type, team="acme", scope_name=registry.name, base_url="http://x"
@@ -429,3 +438,10 @@ def test_samples_have_the_shape_of_real_event_data(project: Any, registry: Any, 
         assert set(data) == keys
         assert set(data["linked"]) == set(real["linked"])
         assert set(data["artifact"]) == set(real["artifact"])
+    real_collection = collection_data(linked.collection)
+    for type in ("ADD_COLLECTION_TAG", "REMOVE_COLLECTION_TAG"):
+        data = sample_data(
+            "registry", type, team="acme", scope_name=registry.name, base_url="http://x"
+        )
+        assert set(data) == {"collection", "collection_info", "tag"}
+        assert set(data["collection_info"]) == set(real_collection)
