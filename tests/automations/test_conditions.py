@@ -178,6 +178,41 @@ def test_add_alias_in_registry() -> None:
     assert not evaluate("ADD_ARTIFACT_ALIAS", "registry", f, data).matched
 
 
+@pytest.mark.parametrize("type", ["ADD_ARTIFACT_TAG", "REMOVE_ARTIFACT_TAG"])
+def test_artifact_tags_in_project_scope(type: str) -> None:
+    data = {"artifact": artifact(), "tag": "validated"}
+    ok = evaluate(type, "project", {"tag_regex": "^valid"}, data)
+    assert ok.matched and ok.reason == "tag 'validated' matches ^valid"
+    miss = evaluate(type, "project", {"tag_regex": "^prod"}, data)
+    assert miss.reason == "tag 'validated' does not match ^prod"
+    named = {"tag_regex": "^valid", "artifact_name_regex": "^other$"}
+    assert not evaluate(type, "project", named, data).matched
+
+
+@pytest.mark.parametrize(
+    ("type", "data"),
+    [
+        ("ADD_ARTIFACT_TAG", {"collection": "mnist", "linked": {}, "artifact": artifact()}),
+        ("REMOVE_ARTIFACT_TAG", {"collection": "mnist", "linked": {}, "artifact": artifact()}),
+        ("ADD_COLLECTION_TAG", {"collection": "mnist", "collection_info": {}}),
+        ("REMOVE_COLLECTION_TAG", {"collection": "mnist", "collection_info": {}}),
+    ],
+)
+def test_tags_in_registry_scope(type: str, data: dict[str, Any]) -> None:
+    data = {**data, "tag": "vision"}
+    assert evaluate(type, "registry", {"tag_regex": "^vision$"}, data).matched
+    assert evaluate(type, "registry", {"tag_regex": "vis", "collection": "mnist"}, data).matched
+    other = evaluate(type, "registry", {"tag_regex": "vis", "collection": "cifar"}, data)
+    assert other.reason == "collection is 'mnist', not 'cifar'"
+    assert not evaluate(type, "registry", {"tag_regex": "^nlp$"}, data).matched
+
+
+def test_unlink_artifact() -> None:
+    data = {"collection": "mnist", "linked": {"index": 1}, "artifact": artifact()}
+    assert evaluate("UNLINK_ARTIFACT", "registry", {}, data).matched
+    assert not evaluate("UNLINK_ARTIFACT", "registry", {"collection": "cifar"}, data).matched
+
+
 def test_metric_precheck_needs_the_metric_and_the_run_filters() -> None:
     f = threshold(threshold=1, run_name_regex="^sweep")
     data = {"run": run(), "metrics": ["acc", "loss"], "first_step": 1, "last_step": 1, "rows": 1}

@@ -445,3 +445,32 @@ def test_samples_have_the_shape_of_real_event_data(project: Any, registry: Any, 
         )
         assert set(data) == {"collection", "collection_info", "tag"}
         assert set(data["collection_info"]) == set(real_collection)
+
+
+@pytest.mark.parametrize(
+    ("scope", "type", "extra", "words"),
+    [
+        ("project", "ADD_ARTIFACT_TAG", {"artifact_name_regex": "^clf"},
+         "tag matches ^validated$ and artifact name matches ^clf"),
+        ("project", "REMOVE_ARTIFACT_TAG", {}, "tag matches ^validated$"),
+        ("registry", "ADD_ARTIFACT_TAG", {"collection": "digits"},
+         "tag matches ^validated$ and collection is digits"),
+        ("registry", "REMOVE_COLLECTION_TAG", {"collection": "digits"},
+         "tag matches ^validated$ and collection is digits"),
+        ("registry", "ADD_COLLECTION_TAG", {}, "tag matches ^validated$"),
+    ],
+)
+def test_tag_filters_need_their_pattern_and_read_as_words(
+    scope: str, type: str, extra: dict[str, Any], words: str
+) -> None:
+    assert errors_of(scope, type, extra) == {"tag_regex": ["This field is required."]}
+    assert "tag_regex" in errors_of(scope, type, {"tag_regex": "(unclosed", **extra})
+    cleaned = validate_filter(scope, type, {"tag_regex": "^validated$", **extra})
+    assert describe(scope, type, cleaned) == words
+
+
+def test_unlink_filters_on_the_collection_only() -> None:
+    assert validate_filter("registry", "UNLINK_ARTIFACT", {}) == {}
+    assert describe("registry", "UNLINK_ARTIFACT", {}) == "any version unlinked from any collection"
+    assert "alias_regex" in errors_of("registry", "UNLINK_ARTIFACT", {"alias_regex": "x"})
+    assert errors_of("project", "UNLINK_ARTIFACT", {})["type"][0].startswith("Unknown event type")
