@@ -154,7 +154,7 @@ def filter_fields(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "automations/_filter_fields.html",
-        {"form": form, "presets": scope_presets(page, event_type)},
+        {"form": form, "presets": scope_presets(page, event_type), "presets_oob": True},
     )
 
 

@@ -205,3 +205,13 @@ def test_the_catalog_page_lists_every_type_with_its_rules(
     assert "<code>LINK_MODEL</code> → <code>LINK_ARTIFACT</code>" in html
     assert "${tag}" in html and "${artifact_metadata.KEY}" in html
     assert client_for(outsider).get(url).status_code == 404
+
+
+def test_the_form_page_has_one_preset_group_for_its_event(
+    admin: User, team: Team, registry: Registry, client_for: Clients
+) -> None:
+    make_webhook(team)
+    url = reverse("automation_new", kwargs={"slug": "acme", "registry": "model"})
+    page = client_for(admin).get(url + "?event=UNLINK_ARTIFACT").content.decode()
+    assert page.count('id="presets"') == 1 and "hx-swap-oob" not in page
+    assert "GitHub Actions (W&amp;B example)" in page
