@@ -98,10 +98,15 @@ class LinkedTagForm(LinkedAliasForm):
         return clean_tag_value(self.cleaned_data["tag"])
 
 
+class CollectionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Collection) -> str:  # type: ignore[override]
+        return obj.name
+
+
 class CollectionTagForm(forms.Form):
     """Add a tag to (or remove one from) a collection."""
 
-    collection = forms.ModelChoiceField(
+    collection = CollectionChoiceField(
         queryset=Collection.objects.none(), label="Collection", empty_label=None
     )
     tag = forms.CharField(max_length=128, help_text="e.g. vision, production-line")
