@@ -59,7 +59,8 @@ def test_tags_are_added_and_removed_once(
 def test_bad_tags_are_400_and_viewers_403(
     member_api: Any, viewer_api: Any, linked: Any, base: str
 ) -> None:
-    for bad in ("", "no spaces", "-lead", "x" * 129, 7):
+    assert_error(member_api.post(base + "/tags", json={"tag": "\ud800"}), 400, "invalid")
+    for bad in ("", "no spaces", "-lead", "x" * 129, 7, None, ["a"], "é"):
         error = assert_error(member_api.post(base + "/tags", json={"tag": bad}), 400, "invalid")
         assert "tag" in str(error["fields"])
     assert_error(member_api.delete(base + "/tags/bad%20tag"), 400, "invalid")
