@@ -220,7 +220,8 @@ def unlink_version(
 ) -> Status:
     access = get_team(request.user, team, need=Role.MEMBER)
     linked = _linked(_collection(_registry(access.team, registry), collection), version)
-    linked.unlink(request.user)
+    if not linked.unlink(request.user):
+        raise ApiError(404, "not_found", f"{linked.ref} was unlinked meanwhile.")
     return Status(204, None)
 
 
@@ -235,7 +236,10 @@ def add_linked_tag(
 ) -> dict[str, Any]:
     access = get_team(request.user, team, need=Role.MEMBER)
     linked = _linked(_collection(_registry(access.team, registry), collection), version)
-    linked.add_tag(payload.tag, request.user)
+    try:
+        linked.add_tag(payload.tag, request.user)
+    except LinkedVersion.DoesNotExist as exc:  # unlinked by a concurrent request
+        raise ApiError(404, "not_found", f"{linked.ref} was unlinked meanwhile.") from exc
     return linked_out(linked)
 
 
@@ -250,7 +254,10 @@ def remove_linked_tag(
     access = get_team(request.user, team, need=Role.MEMBER)
     linked = _linked(_collection(_registry(access.team, registry), collection), version)
     check_tag(tag)
-    linked.remove_tag(tag, request.user)
+    try:
+        linked.remove_tag(tag, request.user)
+    except LinkedVersion.DoesNotExist as exc:  # unlinked by a concurrent request
+        raise ApiError(404, "not_found", f"{linked.ref} was unlinked meanwhile.") from exc
     return Status(204, None)
 
 

@@ -155,8 +155,10 @@ def registry_unlink(request: HttpRequest, slug: str, registry: str) -> HttpRespo
         return redirect(reg.get_absolute_url())
     linked = form.cleaned_data["linked"]
     ref = linked.ref
-    linked.unlink(request.user)
-    messages.success(request, f"Unlinked {ref}; its number is not reused.")
+    if linked.unlink(request.user):
+        messages.success(request, f"Unlinked {ref}; its number is not reused.")
+    else:
+        messages.info(request, f"{ref} was already unlinked.")
     return redirect(reg.get_absolute_url())
 
 

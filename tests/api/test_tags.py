@@ -4,6 +4,7 @@ API (API.md, "Tags" and "Registries")."""
 from __future__ import annotations
 
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -93,3 +94,13 @@ def test_unlinking_is_204_emits_once_and_never_reuses_the_number(
     again = member_api.post(COLLECTION + "/links", json={"artifact": "mnist/my-model:v0"})
     assert again.json()["version"] == "v1"
     assert viewer_api.get(COLLECTION).json()["latest"] == "v1"
+
+
+def test_tagging_a_version_unlinked_meanwhile_is_404(member_api: Any, linked: Any) -> None:
+    stale = LinkedVersion.objects.get()
+    LinkedVersion.objects.all().delete()  # another request unlinked it after the lookup
+    with mock.patch("registries.api._linked", autospec=True, return_value=stale):
+        assert_error(member_api.post(LINKED + "/tags", json={"tag": "a"}), 404, "not_found")
+        assert_error(member_api.delete(LINKED + "/tags/a"), 404, "not_found")
+        assert_error(member_api.delete(LINKED), 404, "not_found")
+    assert not Event.objects.filter(type__in=["ADD_ARTIFACT_TAG", "UNLINK_ARTIFACT"]).exists()
