@@ -21,7 +21,7 @@ from django.conf import settings
 
 if TYPE_CHECKING:
     from projects.models import ArtifactVersion, Run
-    from registries.models import LinkedVersion
+    from registries.models import Collection, LinkedVersion
 
 
 def absolute_url(path: str) -> str:
@@ -46,6 +46,7 @@ def version_data(version: ArtifactVersion) -> dict[str, Any]:
         "id": version.pk,
         "name": artifact.name,
         "type": artifact.type,
+        "project": artifact.project.name,
         "version": version.version,
         "index": version.index,
         "ref": version.ref,
@@ -53,6 +54,7 @@ def version_data(version: ArtifactVersion) -> dict[str, Any]:
         "digest": version.digest,
         "metadata": version.metadata,
         "aliases": sorted(a.alias for a in version.aliases.all()),
+        "tags": list(version.tags),
         "url": absolute_url(artifact.get_absolute_url()) + f"#{version.version}",
     }
 
@@ -67,6 +69,17 @@ def linked_data(linked: LinkedVersion) -> dict[str, Any]:
         "ref": linked.ref,
         "stable_ref": f"beacon-artifact://{linked.source_id}",
         "aliases": sorted(a.alias for a in linked.aliases.all()),
+        "tags": list(linked.tags),
         "metadata": linked.source.metadata,
+        "url": absolute_url(collection.registry.get_absolute_url()) + f"#{collection.name}",
+    }
+
+
+def collection_data(collection: Collection) -> dict[str, Any]:
+    return {
+        "id": collection.pk,
+        "name": collection.name,
+        "ref": collection.ref,
+        "tags": list(collection.tags),
         "url": absolute_url(collection.registry.get_absolute_url()) + f"#{collection.name}",
     }

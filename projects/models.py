@@ -28,6 +28,32 @@ def validate_alias(alias: str) -> None:
         raise ValueError(f"{alias!r} looks like a version; choose another alias.")
 
 
+TAG_RE = ALIAS_RE
+
+
+def validate_tag(tag: str) -> None:
+    """Tags follow the alias name rule (1–128 letters, digits, '.', '_' or '-')."""
+    if not isinstance(tag, str) or not TAG_RE.match(tag):
+        raise ValueError(
+            "A tag is 1–128 letters, digits, '.', '_' or '-', starting with a letter or digit."
+        )
+
+
+def change_tags(obj: models.Model, tag: str, *, add: bool) -> bool:
+    """Add ``tag`` to (or remove it from) ``obj.tags`` under a row lock; call inside a
+    transaction. Returns False when nothing changed (already there / not there)."""
+    validate_tag(tag)
+    locked = type(obj).objects.select_for_update().only("pk", "tags").get(pk=obj.pk)
+    tags = list(locked.tags or [])
+    if (tag in tags) == add:
+        obj.tags = tags
+        return False
+    tags = sorted({*tags, tag}) if add else [t for t in tags if t != tag]
+    type(obj).objects.filter(pk=obj.pk).update(tags=tags)
+    obj.tags = tags
+    return True
+
+
 def move_alias(
     alias_model: type[models.Model], owner: dict[str, Any], version: models.Model, alias: str
 ) -> bool:
@@ -390,6 +416,7 @@ class ArtifactVersion(models.Model):
     index = models.PositiveIntegerField()
     digest = models.CharField(max_length=256)
     metadata = models.JSONField(default=dict, blank=True)
+    tags = models.JSONField(default=list, blank=True)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -436,6 +463,32 @@ class ArtifactVersion(models.Model):
                 subject_url=self.artifact.get_absolute_url(),
                 author=user,
                 data={"artifact": version_data(self), "alias": alias},
+            )
+        return True
+
+    def add_tag(self, tag: str, author: Any = None) -> bool:
+        """Add ``tag``; emits ``ADD_ARTIFACT_TAG`` (project scope) unless it was there.
+        Raises ``ValueError`` for a malformed tag."""
+        return self._change_tag(tag, author, add=True)
+
+    def remove_tag(self, tag: str, author: Any = None) -> bool:
+        """Remove ``tag``; emits ``REMOVE_ARTIFACT_TAG`` (project scope) unless it was not there."""
+        return self._change_tag(tag, author, add=False)
+
+    def _change_tag(self, tag: str, author: Any, *, add: bool) -> bool:
+        with transaction.atomic():
+            if not change_tags(self, tag, add=add):
+                return False
+            from automations.emit import emit_event
+            from automations.subjects import version_data
+
+            emit_event(
+                "ADD_ARTIFACT_TAG" if add else "REMOVE_ARTIFACT_TAG",
+                self.artifact.project,
+                subject=f"{self.ref} #{tag}",
+                subject_url=self.artifact.get_absolute_url(),
+                author=author,
+                data={"artifact": version_data(self), "tag": tag},
             )
         return True
 

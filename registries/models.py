@@ -9,7 +9,13 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from projects.models import VERSION_RE, ArtifactVersion, move_alias, validate_alias
+from projects.models import (
+    VERSION_RE,
+    ArtifactVersion,
+    change_tags,
+    move_alias,
+    validate_alias,
+)
 from teams.models import Team, name_validator
 
 
@@ -44,9 +50,13 @@ class Registry(models.Model):
             collection, _ = Collection.objects.get_or_create(registry=self, name=collection_name)
             collection = Collection.objects.select_for_update().get(pk=collection.pk)
             newest = collection.versions.order_by("-index").first()
+            # ``next_index`` remembers unlinked numbers: a number is never reused.
+            index = max(collection.next_index, 0 if newest is None else newest.index + 1)
+            collection.next_index = index + 1
+            collection.save(update_fields=["next_index"])
             linked = LinkedVersion.objects.create(
                 collection=collection,
-                index=0 if newest is None else newest.index + 1,
+                index=index,
                 source=source,
                 author=author if getattr(author, "is_authenticated", False) else None,
             )
@@ -73,6 +83,9 @@ class Registry(models.Model):
 class Collection(models.Model):
     registry = models.ForeignKey(Registry, models.CASCADE, related_name="collections")
     name = models.CharField(max_length=128, validators=[name_validator])
+    tags = models.JSONField(default=list, blank=True)
+    # The index the next linked version gets (unlinked numbers are never reused).
+    next_index = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -85,6 +98,40 @@ class Collection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.registry}/{self.name}"
+
+    @property
+    def ref(self) -> str:
+        return f"{self.registry.team.slug}/{self.registry.name}/{self.name}"
+
+    def add_tag(self, tag: str, author: Any = None) -> bool:
+        """Add ``tag``; emits ``ADD_COLLECTION_TAG`` unless it was there.
+        Raises ``ValueError`` for a malformed tag."""
+        return self._change_tag(tag, author, add=True)
+
+    def remove_tag(self, tag: str, author: Any = None) -> bool:
+        """Remove ``tag``; emits ``REMOVE_COLLECTION_TAG`` unless it was not there."""
+        return self._change_tag(tag, author, add=False)
+
+    def _change_tag(self, tag: str, author: Any, *, add: bool) -> bool:
+        with transaction.atomic():
+            if not change_tags(self, tag, add=add):
+                return False
+            from automations.emit import emit_event
+            from automations.subjects import collection_data
+
+            emit_event(
+                "ADD_COLLECTION_TAG" if add else "REMOVE_COLLECTION_TAG",
+                self.registry,
+                subject=f"{self.ref} #{tag}",
+                subject_url=self.registry.get_absolute_url(),
+                author=author,
+                data={
+                    "collection": self.name,
+                    "collection_info": collection_data(self),
+                    "tag": tag,
+                },
+            )
+        return True
 
     def resolve(self, version_or_alias: str) -> LinkedVersion:
         """``v1`` or an alias → the linked version (``LinkedVersion.DoesNotExist`` otherwise)."""
@@ -99,6 +146,7 @@ class LinkedVersion(models.Model):
     collection = models.ForeignKey(Collection, models.CASCADE, related_name="versions")
     index = models.PositiveIntegerField()
     source = models.ForeignKey(ArtifactVersion, models.PROTECT, related_name="links")
+    tags = models.JSONField(default=list, blank=True)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -152,6 +200,63 @@ class LinkedVersion(models.Model):
                 },
             )
         return True
+
+    def add_tag(self, tag: str, author: Any = None) -> bool:
+        """Add ``tag``; emits ``ADD_ARTIFACT_TAG`` (registry scope) unless it was there.
+        Raises ``ValueError`` for a malformed tag."""
+        return self._change_tag(tag, author, add=True)
+
+    def remove_tag(self, tag: str, author: Any = None) -> bool:
+        """Remove ``tag``; emits ``REMOVE_ARTIFACT_TAG`` (registry scope) unless absent."""
+        return self._change_tag(tag, author, add=False)
+
+    def _change_tag(self, tag: str, author: Any, *, add: bool) -> bool:
+        with transaction.atomic():
+            if not change_tags(self, tag, add=add):
+                return False
+            self._emit(
+                "ADD_ARTIFACT_TAG" if add else "REMOVE_ARTIFACT_TAG",
+                author,
+                subject=f"{self.ref} #{tag}",
+                extra={"tag": tag},
+            )
+        return True
+
+    def unlink(self, author: Any = None) -> bool:
+        """Remove this version from its collection; emits ``UNLINK_ARTIFACT``.
+
+        The collection's ``next_index`` already lies past this number, so it is
+        never given to another version. The source artifact version stays.
+        Returns False (and emits nothing) when it was unlinked meanwhile."""
+        with transaction.atomic():
+            collection = Collection.objects.select_for_update().get(pk=self.collection_id)
+            if not LinkedVersion.objects.filter(pk=self.pk).exists():
+                return False  # a concurrent request unlinked it first
+            if collection.next_index <= self.index:  # links made before next_index existed
+                collection.next_index = self.index + 1
+                collection.save(update_fields=["next_index"])
+            self._emit("UNLINK_ARTIFACT", author, subject=self.ref, extra={})
+            self.delete()
+        return True
+
+    def _emit(self, type: str, author: Any, *, subject: str, extra: dict[str, Any]) -> None:
+        from automations.emit import emit_event
+        from automations.subjects import linked_data, version_data
+
+        registry = self.collection.registry
+        emit_event(
+            type,
+            registry,
+            subject=subject,
+            subject_url=registry.get_absolute_url(),
+            author=author,
+            data={
+                "collection": self.collection.name,
+                "linked": linked_data(self),
+                "artifact": version_data(self.source),
+                **extra,
+            },
+        )
 
 
 class LinkedAlias(models.Model):

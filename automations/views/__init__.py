@@ -8,6 +8,7 @@ from automations.views.actions import (
     automation_test,
     automation_toggle,
 )
+from automations.views.catalog import event_catalog
 from automations.views.editor import automation_edit, automation_new, filter_fields, preview
 from automations.views.executions import execution_detail, execution_redeliver
 from automations.views.lists import automation_detail, automation_list, scope_history
@@ -21,6 +22,7 @@ __all__ = [
     "automation_new",
     "automation_test",
     "automation_toggle",
+    "event_catalog",
     "execution_detail",
     "execution_redeliver",
     "filter_fields",

@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from automations.dispatch import next_fire_times
+from automations.events import METRIC_TYPES
 from automations.models import Execution
 from automations.views.actions import MUTE_CHOICES
 from automations.views.display import decorate, event_label, event_type_choices
@@ -129,6 +131,7 @@ def automation_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     page, automation = automation_page(request, slug, pk)
     decorate(automation)
     rows, status = execution_rows(request, automation.executions.all())
+    is_metric = automation.event_type in METRIC_TYPES
     return render(
         request,
         "automations/detail.html",
@@ -136,6 +139,8 @@ def automation_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             automation=automation,
             muted=bool(automation.muted_until and automation.muted_until > timezone.now()),
             mute_choices=MUTE_CHOICES,
+            is_metric=is_metric,
+            fire_once=next_fire_times(automation) if is_metric else [],
             rows=rows,
             status=status,
             statuses=Execution.Status.choices,

@@ -148,3 +148,23 @@ def test_resolve_finds_versions_by_number(project: Any, member: Any) -> None:
     assert v0.artifact.resolve("v0") == v0
     with pytest.raises(ArtifactVersion.DoesNotExist):
         v0.artifact.resolve("v7")
+
+
+def test_artifact_version_tags_emit_in_project_scope(project: Any, member: Any) -> None:
+    version, _ = Artifact.log_version(project, name="m", type="model", digest="a", author=member)
+
+    assert version.add_tag("validated", member) is True
+    assert version.add_tag("validated", member) is False
+    assert version.remove_tag("other") is False
+    assert version.remove_tag("validated") is True
+
+    added = Event.objects.get(type="ADD_ARTIFACT_TAG")
+    assert (added.project, added.registry, added.author) == (project, None, member)
+    assert added.data["tag"] == "validated"
+    assert added.data["artifact"]["tags"] == ["validated"]
+    assert added.data["artifact"]["project"] == "mnist"
+    removed = Event.objects.get(type="REMOVE_ARTIFACT_TAG")
+    assert removed.data["artifact"]["tags"] == []
+    assert removed.author is None
+    version.refresh_from_db()
+    assert version.tags == []

@@ -83,3 +83,62 @@ def test_unknown_versions_and_aliases_do_not_resolve(
         clf.resolve("v3")
     with pytest.raises(clf.aliases.model.DoesNotExist):
         clf.resolve("nope")
+
+
+@pytest.mark.parametrize(
+    ("target", "added", "removed", "extra"),
+    [
+        ("linked", "ADD_ARTIFACT_TAG", "REMOVE_ARTIFACT_TAG", "linked"),
+        ("collection", "ADD_COLLECTION_TAG", "REMOVE_COLLECTION_TAG", "collection_info"),
+    ],
+)
+def test_tags_emit_once_per_change_in_registry_scope(
+    registry: Any,
+    versions: list[ArtifactVersion],
+    member: Any,
+    target: str,
+    added: str,
+    removed: str,
+    extra: str,
+) -> None:
+    linked = registry.link("clf", versions[0], aliases=[], author=member)
+    obj = linked if target == "linked" else linked.collection
+
+    assert obj.add_tag("validated", member) is True
+    assert obj.add_tag("validated", member) is False  # already there: nothing changes
+    assert obj.remove_tag("absent", member) is False
+    obj.refresh_from_db()
+    assert obj.tags == ["validated"]
+    assert obj.remove_tag("validated", member) is True
+    obj.refresh_from_db()
+    assert obj.tags == []
+
+    assert Event.objects.filter(type=added).count() == 1
+    assert Event.objects.filter(type=removed).count() == 1
+    event = Event.objects.get(type=added)
+    assert (event.registry, event.project) == (registry, None)
+    assert (event.data["tag"], event.data["collection"]) == ("validated", "clf")
+    assert event.author == member
+    assert event.data[extra]["tags"] == ["validated"]
+    with pytest.raises(ValueError):
+        obj.add_tag("not a tag!", member)
+
+
+def test_unlink_emits_and_never_reuses_the_number(
+    registry: Any, versions: list[ArtifactVersion], member: Any
+) -> None:
+    registry.link("clf", versions[0], aliases=[], author=member)
+    newest = registry.link("clf", versions[1], aliases=["staging"], author=member)
+
+    stale = LinkedVersion.objects.get(pk=newest.pk)  # another request's copy
+    assert newest.unlink(member) is True
+    assert stale.unlink(member) is False  # already unlinked: nothing happens twice
+
+    event = Event.objects.get(type="UNLINK_ARTIFACT")
+    assert (event.registry, event.subject) == (registry, "acme/model/clf:v1")
+    assert event.data["linked"]["aliases"] == ["staging"]
+    assert event.data["artifact"]["ref"] == "acme/mnist/m:v1"
+    assert not LinkedVersion.objects.filter(index=1).exists()
+    assert ArtifactVersion.objects.filter(pk=versions[1].pk).exists()  # the source stays
+    again = registry.link("clf", versions[2], aliases=[], author=member)
+    assert again.version == "v2"
