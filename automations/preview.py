@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from automations import conditions, dispatch, events, templating, variables
 from automations.actions.slack import build_message
+from automations.actions.slack import render_text as slack_text
 from automations.models import Automation, Event, Execution, Scope
 from projects.models import MetricPoint, Project
 from registries.models import Registry
@@ -140,8 +141,8 @@ def build_preview(
         for text in (title, message):
             preview.errors += templating.validate(text or "", allowed)
         preview.rendered = build_message(
-            severity=severity, title=templating.render_text(title, values),
-            message=templating.render_text(message, values),
+            severity=severity, title=slack_text(title, values),
+            message=slack_text(message, values),
             context=dispatch.event_context(execution),
         )
         return preview

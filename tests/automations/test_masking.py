@@ -1,0 +1,192 @@
+"""Secret masking (automations.masking.masked_excerpt): every encoding of a secret, and any
+6+ character beginning of one at the cut, is masked — property tests over secret alphabets."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import string
+from collections.abc import Callable
+from urllib.parse import quote, quote_plus
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from automations.masking import DEFAULT_MASK, MIN_PREFIX, masked_excerpt
+
+ASCII = st.text(alphabet=string.printable, min_size=MIN_PREFIX, max_size=40)
+# Quotes, backslashes and slashes: the characters escaping changes.
+NASTY = st.text(alphabet='"\\/\'&<>%+ abc\n\t', min_size=MIN_PREFIX, max_size=30)
+UNICODE = st.text(
+    alphabet=st.characters(exclude_categories=("Cs",)), min_size=MIN_PREFIX, max_size=30
+)
+SECRETS = st.one_of(ASCII, NASTY, UNICODE)
+AROUND = st.text(max_size=60)
+PROPERTY = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+def b64_core(prefix: bytes, secret: str, urlsafe: bool = False) -> str:
+    """The base64 characters made only of the secret's bits, when the secret follows
+    ``prefix`` in an encoded text (e.g. ``Bearer <secret>``)."""
+    data = prefix + secret.encode()
+    encoded = (base64.urlsafe_b64encode if urlsafe else base64.b64encode)(data).decode()
+    start = -(-8 * len(prefix) // 6)
+    end = 8 * len(data) // 6
+    return encoded[start:end]
+
+
+def json_slashes_upper(secret: str) -> str:
+    """A mixed JSON form: ASCII-only, "/" escaped, upper-case hex (as PHP and others write)."""
+    text = json.dumps(secret)[1:-1].replace("/", "\\/")
+    out, i = [], 0
+    while i < len(text):
+        if text.startswith("\\u", i):
+            out.append("\\u" + text[i + 2:i + 6].upper())
+            i += 6
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+ENCODINGS: dict[str, Callable[[str], str]] = {
+    "raw": lambda s: s,
+    "json ascii": lambda s: json.dumps(s)[1:-1],
+    "json unicode (as Beacon sends)": lambda s: json.dumps(s, ensure_ascii=False)[1:-1],
+    "json mixed": json_slashes_upper,
+    "json in json": lambda s: json.dumps(json.dumps(s)[1:-1])[1:-1],
+    "json in json unicode": lambda s: json.dumps(
+        json.dumps(s, ensure_ascii=False)[1:-1], ensure_ascii=False)[1:-1],
+    "quote": lambda s: quote(s, safe=""),
+    "quote default safe": lambda s: quote(s),
+    "quote_plus": quote_plus,
+    "html": lambda s: html.escape(s),
+    "base64": lambda s: base64.b64encode(s.encode()).decode(),
+    "base64 urlsafe": lambda s: base64.urlsafe_b64encode(s.encode()).decode(),
+    "base64 unpadded": lambda s: base64.b64encode(s.encode()).decode().rstrip("="),
+    "base64 of Bearer": lambda s: b64_core(b"Bearer ", s),
+    "base64 of Basic user:": lambda s: b64_core(b"user:", s),
+    "base64 urlsafe of Bearer": lambda s: b64_core(b"Bearer ", s, urlsafe=True),
+    "hex": lambda s: s.encode().hex(),
+}
+
+
+def forms_of(secret: str) -> dict[str, str]:
+    return {name: encode(secret) for name, encode in ENCODINGS.items()}
+
+
+def leaked_prefix(out: str, form: str) -> int:
+    """The length of the longest 6+ beginning of ``form`` that ``out`` ends with (0: none)."""
+    for length in range(len(form), MIN_PREFIX - 1, -1):
+        if out.endswith(form[:length]):
+            return length
+    return 0
+
+
+@PROPERTY
+@given(secret=SECRETS, before=AROUND, after=AROUND)
+def test_no_encoding_of_a_secret_survives(secret: str, before: str, after: str) -> None:
+    forms = forms_of(secret)
+    text = before + " ".join(f"<{form}>" for form in forms.values()) + after
+    out = masked_excerpt(text, [secret], limit=None)
+    for name, form in forms.items():
+        if len(form) >= MIN_PREFIX:
+            assert form not in out, f"{name} form survived: {form!r} in {out!r}"
+
+
+@PROPERTY
+@given(secret=SECRETS, before=AROUND, after=AROUND, name=st.sampled_from(sorted(ENCODINGS)),
+       data=st.data())
+def test_no_encoding_nor_its_beginning_survives_the_cut(
+    secret: str, before: str, after: str, name: str, data: st.DataObject
+) -> None:
+    form = ENCODINGS[name](secret)
+    text = before + form + after
+    limit = data.draw(st.integers(min_value=1, max_value=len(text) + 5), label="limit")
+    out = masked_excerpt(text, [secret], limit=limit)
+    assert len(out) <= limit
+    for other, encoded in forms_of(secret).items():
+        if len(encoded) >= MIN_PREFIX:
+            assert encoded not in out, f"{other} form survived in {out!r}"
+            assert not leaked_prefix(out, encoded), (
+                f"the cut left the beginning of the {other} form: {out!r}"
+            )
+
+
+@PROPERTY
+@given(secret=SECRETS, cut=st.integers(min_value=0, max_value=200), data=st.data())
+def test_a_secret_cut_anywhere_in_an_escape_is_masked(
+    secret: str, cut: int, data: st.DataObject
+) -> None:
+    """The cut falls inside the secret (in any of its forms), even inside one escape."""
+    name = data.draw(st.sampled_from(sorted(ENCODINGS)), label="encoding")
+    form = ENCODINGS[name](secret)
+    keep = data.draw(st.integers(min_value=MIN_PREFIX, max_value=max(MIN_PREFIX, len(form))))
+    text = "x" * 10 + form[:keep]
+    out = masked_excerpt(text, [secret], limit=len(text))
+    assert not leaked_prefix(out, form)
+
+
+@PROPERTY
+@given(secrets=st.lists(SECRETS, min_size=2, max_size=4), before=AROUND)
+def test_several_secrets_at_once(secrets: list[str], before: str) -> None:
+    text = before + "|".join(json.dumps(s) + quote(s) for s in secrets)
+    out = masked_excerpt(text, secrets, limit=None)
+    for secret in secrets:
+        assert json.dumps(secret)[1:-1] not in out
+        assert quote(secret, safe="") not in out
+
+
+def test_the_mixed_escaped_authorization_echo_is_masked() -> None:
+    """The reported leak: a receiver echoing the Authorization header JSON-escaped."""
+    secret = 'SEKRIT"q\\b/ü'
+    echo = json.dumps({"headers": {"Authorization": f"Bearer {secret}"}})
+    assert 'SEKRIT\\"q\\\\b/\\u00fc' in echo
+    out = masked_excerpt(echo, [secret])
+    assert out == '{"headers": {"Authorization": "Bearer ' + DEFAULT_MASK + '"}}'
+
+
+def test_masking_happens_before_the_cut() -> None:
+    secret = "tok-0123456789abcdef"
+    text = "a" * 2040 + secret + " and more"
+    out = masked_excerpt(text, [secret], limit=2048)
+    assert out == "a" * 2040 + DEFAULT_MASK + " a"
+    # Cut inside the secret: its beginning is masked, not shown.
+    out = masked_excerpt("a" * 2040 + secret, [secret], limit=2048)
+    assert out == "a" * 2040 + DEFAULT_MASK
+    assert "tok-01" not in out
+
+
+def test_a_six_character_beginning_at_the_cut_is_masked_and_five_are_kept() -> None:
+    secret = "ABCDEFGHIJ"
+    assert masked_excerpt("hello ABCDEF", [secret], limit=12) == "hello " + DEFAULT_MASK
+    assert masked_excerpt("hello ABCDE", [secret], limit=11) == "hello ABCDE"
+    # Cut inside a \u escape that follows five characters of the secret.
+    secret = "ABCDEü-more"
+    assert masked_excerpt('x "ABCDE\\u00', [secret], limit=13) == 'x "' + DEFAULT_MASK
+
+
+def test_ordinary_text_is_left_alone() -> None:
+    body = json.dumps({"ok": True, "message": "Accepted, thanks!", "id": "evt_123"})
+    assert masked_excerpt(body, ["tok-0123456789abcdef"]) == body
+    assert masked_excerpt(body, []) == body
+    assert masked_excerpt("a" * 5000, ["zzzzzzzz"], limit=10) == "a" * 10
+
+
+def test_a_secret_containing_the_mask_character_gets_another_mask() -> None:
+    secret = "••••••x••"
+    out = masked_excerpt(f"[{secret}]", [secret], limit=None)
+    assert secret not in out
+    assert out.startswith("[") and out.endswith("]")
+
+
+def test_long_runs_of_backslashes_do_not_backtrack_forever() -> None:
+    secret = "\\" * 40 + "x"
+    text = "\\" * 20000 + "y"
+    out = masked_excerpt(text, [secret])
+    assert out.endswith(DEFAULT_MASK)  # the cut ends in what could begin the secret
+    assert not out.endswith("\\" * MIN_PREFIX)
+    assert masked_excerpt(json.dumps(secret), [secret], limit=None) == f'"{DEFAULT_MASK}"'
