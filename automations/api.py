@@ -20,6 +20,7 @@ from automations.operations import test_integration as send_integration_test
 from automations.validation import automation_as_data, validate_automation
 from config.api import ApiError, UnstorableBodyError, parse_json_object
 from teams.access import Role, TeamAccess, get_team
+from teams.models import shown_target
 
 router = Router(tags=["automations"])
 
@@ -80,7 +81,8 @@ def attempt_out(attempt: Attempt) -> dict[str, Any]:
     }
 
 
-def execution_out(execution: Execution) -> dict[str, Any]:
+def execution_out(execution: Execution, access: TeamAccess) -> dict[str, Any]:
+    """One execution; a webhook ``target`` is its host only unless the reader is an admin."""
     event = execution.event
     return {
         "id": str(execution.pk),
@@ -104,7 +106,7 @@ def execution_out(execution: Execution) -> dict[str, Any]:
         "match": execution.match,
         "attempts": [attempt_out(a) for a in execution.attempts.all()],
         "payload": execution.payload,
-        "target": execution.target,
+        "target": shown_target(execution.target, full=access.can_manage),
         "webhook_id": execution.webhook_id,
         "error": execution.error,
         "next_attempt_at": iso(execution.next_attempt_at),
@@ -293,7 +295,7 @@ def list_executions(
     access = get_team(request.user, team)
     automation = get_automation(access, id)
     executions = executions_of(automation.executions.order_by("-created_at", "-id"))
-    return [execution_out(e) for e in executions[page_slice(page)]]
+    return [execution_out(e, access) for e in executions[page_slice(page)]]
 
 
 @router.post("/{team}/automations/{id}/test",
@@ -301,7 +303,7 @@ def list_executions(
 def test_automation(request: HttpRequest, team: str, id: str) -> dict[str, Any]:
     access = get_team(request.user, team, need=Role.ADMIN)
     execution = run_test(get_automation(access, id), request.user)
-    return execution_out(executions_of(Execution.objects).get(pk=execution.pk))
+    return execution_out(executions_of(Execution.objects).get(pk=execution.pk), access)
 
 
 @router.get("/{team}/executions/{id}", summary="One execution")
@@ -312,7 +314,7 @@ def get_execution(request: HttpRequest, team: str, id: str) -> dict[str, Any]:
     ).first()
     if execution is None:
         raise ApiError(404, "not_found", "No such execution.")
-    return execution_out(execution)
+    return execution_out(execution, access)
 
 
 @router.post("/{team}/executions/{id}/redeliver", response={202: dict},
@@ -328,7 +330,7 @@ def redeliver_execution(request: HttpRequest, team: str, id: str) -> tuple[int, 
         again = redeliver(execution, request.user)
     except NotRedeliverable as exc:
         raise ApiError(409, "conflict", str(exc)) from exc
-    return Status(202, execution_out(executions_of(Execution.objects).get(pk=again.pk)))
+    return Status(202, execution_out(executions_of(Execution.objects).get(pk=again.pk), access))
 
 
 # --- events --------------------------------------------------------------------------------

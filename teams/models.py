@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets as pysecrets
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -103,6 +104,32 @@ class Secret(models.Model):
         return list(Integration.objects.filter(q).order_by("name"))
 
 
+def host_only(url: str) -> str:
+    """A URL shown without what may hold a token: ``https://host:port/…`` — no user
+    info, path, query or fragment (Teams, Discord and inbox URLs carry theirs there)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "…"
+    if not parts.scheme or not parts.hostname:
+        return "…"
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    shown = f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+    rest = (parts.path not in ("", "/")) or parts.query or parts.fragment or parts.username
+    return shown + ("/…" if rest else "/")
+
+
+def shown_target(target: str, *, full: bool) -> str:
+    """An integration's (or execution's) target as one reader may see it: in full for
+    admins (``full``), otherwise a webhook URL is cut to its host (:func:`host_only`)."""
+    if full or not target:
+        return target
+    if "://" in target:
+        return host_only(target)
+    return target
+
+
 def generate_signing_secret() -> str:
     # Standard base64 (not urlsafe): Standard Webhooks libraries base64-decode the part
     # after "whsec_", and '-'/'_' would make about a quarter of the secrets undecodable.
@@ -162,7 +189,8 @@ class Integration(models.Model):
 
     @property
     def target(self) -> str:
-        """Where deliveries go, in words, without any secret."""
+        """Where deliveries go, in words, without any secret. A webhook's full URL: show
+        it to non-admins through :func:`shown_target` (host only)."""
         if self.kind == self.Kind.SLACK:
             where = self.channel or self.channel_id
             return f"{self.workspace} {where}".strip()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -18,6 +20,7 @@ from automations.actions.base import (
 )
 from automations.network import NetworkRefused, check_url, guarded_session
 from automations.signing import standard_headers, wandb_signature
+from teams.models import host_only
 
 USER_AGENT = "Beacon-Webhooks/1"
 
@@ -72,7 +75,28 @@ class WebhookAction(Action):
             headers["X-Wandb-Signature"] = wandb_signature(payload_secret.value, body)
         return headers
 
+    def hidden(self, text: str) -> str:
+        """An error without the URL's path or query: they may hold a token (Teams, Discord,
+        inbox URLs) and errors are shown to every member; the host stays."""
+        url = self.integration.url
+        if not text or not url:
+            return text
+        text = text.replace(url, host_only(url))
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return text
+        pieces = [parts.path + ("?" + parts.query if parts.query else ""), parts.path,
+                  parts.query]
+        for piece in sorted({p for p in pieces if len(p) > 1}, key=len, reverse=True):
+            text = text.replace(piece, "/…" if piece.startswith("/") else "…")
+        return text
+
     def send(self, payload: Any, *, webhook_id: str) -> DeliveryResult:
+        result = self._send(payload, webhook_id=webhook_id)
+        return replace(result, error=self.hidden(result.error)) if result.error else result
+
+    def _send(self, payload: Any, *, webhook_id: str) -> DeliveryResult:
         result = stopwatch()
         url = self.integration.url
         try:

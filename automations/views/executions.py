@@ -14,6 +14,7 @@ from automations.models import Execution
 from automations.views.display import condition_words, event_label
 from automations.views.scope import execution_page
 from teams.access import Role
+from teams.models import shown_target
 
 
 def why_matched(execution: Execution) -> dict[str, Any]:
@@ -48,7 +49,8 @@ def execution_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             ),
             why=why_matched(execution),
             attempts=list(execution.attempts.all()),
-            target=execution.target or automation.integration.target,
+            target=shown_target(execution.target or automation.integration.target,
+                                full=page.access.can_manage),
             redeliveries=list(execution.redeliveries.order_by("-created_at")),
             breadcrumbs=page.breadcrumbs(
                 (automation.name, automation.get_absolute_url()),
