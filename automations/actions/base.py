@@ -46,8 +46,14 @@ class EventContext:
     event_type: str = ""
 
 
-def excerpt(text: str, limit: int = RESPONSE_KEEP) -> str:
+def kept(text: str) -> str:
     """The part of a response an action hands back (not masked: see ``DeliveryResult``)."""
+    return text[:RESPONSE_KEEP]
+
+
+def excerpt(text: str, limit: int = EXCERPT_LIMIT) -> str:
+    """Cut only. Storing or showing a response needs ``masking.masked_excerpt`` instead,
+    which masks every encoding of the secrets first and any beginning of one at the cut."""
     return text[:limit]
 
 

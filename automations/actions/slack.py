@@ -24,8 +24,8 @@ from automations.actions.base import (
     Action,
     DeliveryResult,
     EventContext,
-    excerpt,
     is_permanent_status,
+    kept,
     stopwatch,
 )
 from automations.masking import masked_excerpt
@@ -236,7 +236,7 @@ class SlackAction(Action):
                     channel=self.integration.channel_id, text=text, blocks=blocks
                 )
                 return result(ok=True, status=response.status_code,
-                              response_excerpt=excerpt(as_text(response.data)))
+                              response_excerpt=kept(as_text(response.data)))
             hook = self.integration.webhook_url_secret
             if hook is None:
                 return result(ok=False, permanent=True,
@@ -255,22 +255,22 @@ class SlackAction(Action):
                 status is not None and is_permanent_status(status)
             )
             return result(ok=False, status=status, permanent=permanent,
-                          response_excerpt=excerpt(as_text(getattr(exc.response, "data", ""))),
+                          response_excerpt=kept(as_text(getattr(exc.response, "data", ""))),
                           error=f"Slack refused the message: {code or exc}")
         except Exception as exc:  # urllib/socket errors from slack-sdk: transient
             return result(ok=False, error=self.hidden(f"Could not reach Slack: {exc}"))
         body = str(response.body)
         if response.status_code == 200:
-            return result(ok=True, status=200, response_excerpt=excerpt(body))
+            return result(ok=True, status=200, response_excerpt=kept(body))
         if 300 <= response.status_code < 400:
             return result(
-                ok=False, status=response.status_code, response_excerpt=excerpt(body),
+                ok=False, status=response.status_code, response_excerpt=kept(body),
                 permanent=True,
                 error=f"Redirects are not followed (Slack webhook answered HTTP "
                       f"{response.status_code}).",
             )
         return result(
-            ok=False, status=response.status_code, response_excerpt=excerpt(body),
+            ok=False, status=response.status_code, response_excerpt=kept(body),
             error=f"Slack answered HTTP {response.status_code}: {self.hidden(body, ERROR_QUOTE)}",
             permanent=is_permanent_status(response.status_code),
         )

@@ -14,8 +14,8 @@ from automations.actions.base import (
     Action,
     DeliveryResult,
     EventContext,
-    excerpt,
     is_permanent_status,
+    kept,
     stopwatch,
 )
 from automations.network import NetworkRefused, check_url, guarded_session
@@ -128,7 +128,7 @@ class WebhookAction(Action):
         except requests.RequestException as exc:
             return result(ok=False, error=f"Could not connect: {exc}")
         status = response.status_code
-        text = excerpt(response.text)
+        text = kept(response.text)
         if 200 <= status < 300:
             return result(ok=True, status=status, response_excerpt=text)
         if 300 <= status < 400:
