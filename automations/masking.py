@@ -193,12 +193,14 @@ def _derived_forms(secret: str) -> set[str]:
 @dataclass(frozen=True)
 class Masker:
     secrets: tuple[str, ...]
-    pattern: re.Pattern[str]
-    derived: tuple[str, ...]
+    textual: str  # the regular expression of the character-by-character encodings
+    derived: tuple[str, ...]  # literal encodings (base64 pieces, hex)
     mask: str
 
     def mask_all(self, text: str) -> str:
-        return self.pattern.sub(lambda _: self.mask, text)
+        # Derived forms are many and rarely present: only those found join the expression.
+        present = tuple(form for form in self.derived if form in text)
+        return _compiled(self.textual, present).sub(lambda _: self.mask, text)
 
     def tail_start(self, text: str) -> int | None:
         """Where a tail of ``text`` that begins an encoding of a secret starts (the
@@ -268,20 +270,31 @@ def _choose_mask(secrets: Iterable[str], mask: str) -> str:
     return mask
 
 
+@lru_cache(maxsize=256)
+def _compiled(textual: str, derived: tuple[str, ...]) -> re.Pattern[str]:
+    # Derived forms after the textual ones (a secret that is itself base64 is its own
+    # form), longest first.
+    extra = [re.escape(form) for form in sorted(derived, key=len, reverse=True)]
+    return re.compile("|".join([textual, *extra]))
+
+
 @lru_cache(maxsize=64)
 def _masker(secrets: tuple[str, ...], mask: str) -> Masker:
     alternatives: list[str] = []
     derived: set[str] = set()
+    first: set[str] = set()
     for secret in secrets:
         derived |= _derived_forms(secret)
-    # Longest first, so a secret (or form) containing another is masked whole.
+        for alt in char_alts(secret[0]):
+            first |= {alt.text[0], alt.text[0].lower(), alt.text[0].upper()}
+    # Longest first, so a secret containing another is masked whole.
     for secret in sorted(secrets, key=len, reverse=True):
         alternatives += [_secret_pattern(secret, level) for level in (2, 1, 0)]
-    # Derived forms after the textual ones (a secret that is itself base64 is its own form).
-    alternatives += [re.escape(form) for form in sorted(derived, key=len, reverse=True)]
+    # A lookahead on the possible first characters lets most positions fail at once.
+    starts = "".join(re.escape(c) for c in sorted(first))
     return Masker(
         secrets=secrets,
-        pattern=re.compile("|".join(alternatives)),
+        textual=f"(?=[{starts}])(?:{'|'.join(alternatives)})",
         derived=tuple(sorted(derived)),
         mask=_choose_mask(secrets, mask),
     )
