@@ -120,6 +120,22 @@ def host_only(url: str) -> str:
     return shown + ("/…" if rest else "/")
 
 
+def without_url_parts(text: str, url: str) -> str:
+    """``text`` with ``url`` shown as its host (:func:`host_only`) and the URL's path and
+    query nowhere (delivery errors quote them; receivers may echo them)."""
+    if not text or not url:
+        return text
+    text = text.replace(url, host_only(url))
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return text
+    pieces = {parts.path + ("?" + parts.query if parts.query else ""), parts.path, parts.query}
+    for piece in sorted((p for p in pieces if len(p) > 1), key=len, reverse=True):
+        text = text.replace(piece, "/…" if piece.startswith("/") else "…")
+    return text
+
+
 def shown_target(target: str, *, full: bool) -> str:
     """An integration's (or execution's) target as one reader may see it: in full for
     admins (``full``), otherwise a webhook URL is cut to its host (:func:`host_only`)."""
@@ -128,6 +144,15 @@ def shown_target(target: str, *, full: bool) -> str:
     if "://" in target:
         return host_only(target)
     return target
+
+
+def shown_text(text: str, integration: Integration | None, *, full: bool) -> str:
+    """A delivery's error or response excerpt as one reader may see it: for non-admins
+    (not ``full``) a webhook's URL path and query are taken out (already so in what
+    Beacon writes; this also covers what a receiver echoes and older rows)."""
+    if full or integration is None or integration.kind != Integration.Kind.WEBHOOK:
+        return text
+    return without_url_parts(text, integration.url)
 
 
 def generate_signing_secret() -> str:

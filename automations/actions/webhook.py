@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -20,7 +19,7 @@ from automations.actions.base import (
 )
 from automations.network import NetworkRefused, check_url, guarded_session
 from automations.signing import standard_headers, wandb_signature
-from teams.models import host_only
+from teams.models import without_url_parts
 
 USER_AGENT = "Beacon-Webhooks/1"
 
@@ -78,19 +77,7 @@ class WebhookAction(Action):
     def hidden(self, text: str) -> str:
         """An error without the URL's path or query: they may hold a token (Teams, Discord,
         inbox URLs) and errors are shown to every member; the host stays."""
-        url = self.integration.url
-        if not text or not url:
-            return text
-        text = text.replace(url, host_only(url))
-        try:
-            parts = urlsplit(url)
-        except ValueError:
-            return text
-        pieces = [parts.path + ("?" + parts.query if parts.query else ""), parts.path,
-                  parts.query]
-        for piece in sorted({p for p in pieces if len(p) > 1}, key=len, reverse=True):
-            text = text.replace(piece, "/…" if piece.startswith("/") else "…")
-        return text
+        return without_url_parts(text, self.integration.url)
 
     def send(self, payload: Any, *, webhook_id: str) -> DeliveryResult:
         result = self._send(payload, webhook_id=webhook_id)

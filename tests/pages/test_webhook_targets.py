@@ -6,6 +6,7 @@ incoming webhook is not named at all."""
 from __future__ import annotations
 
 import ipaddress
+import json
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +17,7 @@ from django.contrib.auth.models import User
 
 from automations import dispatch
 from automations.actions import action_for
-from automations.models import Automation, Execution
+from automations.models import Attempt, Automation, Execution
 from teams.access import Role
 from teams.models import Integration, Team, host_only, shown_target
 from tests.support.factories import fail_run, make_slack
@@ -154,3 +155,28 @@ def test_a_slack_webhook_that_does_not_resolve_is_not_named(team: Team, settings
         result = action.send({"text": "x"}, webhook_id="msg_1")
     assert not result.ok and not result.permanent
     assert "hooks.internal.example" not in result.error
+
+
+def test_an_echoed_path_is_hidden_from_non_admins(
+    hooked: tuple[Automation, Execution], viewer: User, admin: User, client_for: Clients,
+    api_for: Any,
+) -> None:
+    _, execution = hooked
+    Attempt.objects.create(
+        execution=execution, number=1, at=execution.created_at, ok=False, status_code=400,
+        response_excerpt=f'{{"you_called": "{TOKEN_PATH}?{QUERY}"}}',
+        error=f"Older error quoting {URL}",
+    )
+    Execution.objects.filter(pk=execution.pk).update(error=f"failed at {TOKEN_PATH}")
+    path = f"/teams/acme/executions/{execution.pk}"
+    viewer_page = client_for(viewer).get(execution.get_absolute_url()).content.decode()
+    viewer_api = api_for(viewer).get(path).json()
+    for text in (viewer_page, json.dumps(viewer_api)):
+        for hidden in HIDDEN:
+            assert hidden not in text, hidden
+    assert viewer_api["attempts"][0]["error"] == f"Older error quoting {HOST}"
+    admin_api = api_for(admin).get(path).json()
+    assert TOKEN_PATH in admin_api["attempts"][0]["response"]
+    assert TOKEN_PATH in client_for(admin).get(execution.get_absolute_url()).content.decode()
+    # Nothing was rewritten in the database.
+    assert Attempt.objects.get(execution=execution).error == f"Older error quoting {URL}"
