@@ -81,8 +81,13 @@ class Alt:
 
     @property
     def pattern(self) -> str:
-        escaped = re.escape(self.text)
-        return f"(?i:{escaped})" if self.fold else escaped
+        if not self.fold:
+            return re.escape(self.text)
+        # Character classes, not a (?i:...) group: far cheaper to compile in bulk.
+        return "".join(
+            f"[{c.lower()}{c.upper()}]" if c.isascii() and c.isalpha() else re.escape(c)
+            for c in self.text
+        )
 
 
 def _json_escapes(char: str) -> list[str]:
@@ -143,7 +148,12 @@ def level_alts(char: str, level: int) -> tuple[Alt, ...]:
     an HTML entity), 1 inside a JSON string, 2 inside a JSON string inside a JSON string.
 
     Within one level a text reads one way only (JSON strings decode uniquely), so a
-    regular expression built from one level does not backtrack without end."""
+    regular expression built from one level does not backtrack without end.
+
+    ASCII letters and digits are never escaped by JSON, URL or HTML encoders: they
+    match only as themselves, which keeps the expression of a long key small."""
+    if char.isascii() and char.isalnum():
+        return (Alt(char),)
     if level == 0:
         return _unique(_plain_alts(char))
     if level == 1:
