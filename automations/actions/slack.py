@@ -4,7 +4,9 @@ Slack reads ``&``, ``<`` and ``>`` as markup in message text (``<!channel>``,
 ``<@U123>``, ``<https://evil|click>``). Every value substituted into a title or a
 message, and every event detail Beacon adds (run names, filters, who, where), is
 escaped (:func:`escape`); only the text the admin wrote in the template stays as
-written, so an admin may still write ``<!here>`` on purpose.
+written, so an admin may still write ``<!here>`` on purpose. Text objects are
+``verbatim``: Slack does not turn a bare URL or channel name inside a value into a
+link (explicit ``<url|text>`` links the admin writes still work).
 """
 
 from __future__ import annotations
@@ -141,7 +143,8 @@ def build_message(
     ]
     if message:
         blocks.append(
-            {"type": "section", "text": {"type": "mrkdwn", "text": clip(message, SECTION_LIMIT)}}
+            {"type": "section", "text": {"type": "mrkdwn", "verbatim": True,
+                                     "text": clip(message, SECTION_LIMIT)}}
         )
     facts = [f"*What:* {escape(context.what)}"]
     if context.filter:
@@ -149,13 +152,13 @@ def build_message(
     facts.append(f"*Where:* {escape(context.where)}")
     facts.append(f"*Who:* {escape(context.who or 'unknown')}")
     blocks.append(
-        {"type": "section", "text": {"type": "mrkdwn", "text": clip("\n".join(facts),
-                                                                    SECTION_LIMIT)}}
+        {"type": "section", "text": {"type": "mrkdwn", "verbatim": True,
+                                     "text": clip("\n".join(facts), SECTION_LIMIT)}}
     )
     if context.automation_name:
         blocks.append({
             "type": "context",
-            "elements": [{"type": "mrkdwn",
+            "elements": [{"type": "mrkdwn", "verbatim": True,
                           "text": f"Automation *{escape(context.automation_name)}* in Beacon"}],
         })
     if context.url:

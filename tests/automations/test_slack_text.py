@@ -138,3 +138,14 @@ def test_the_integration_test_message_is_escaped(team: Team, fake_slack: FakeSla
                                                who="", url=""))
     assert "Test notification for a&amp;b" in message["text"]
     assert "&lt;test&gt;" in message["text"] and "<test>" not in message["text"]
+
+
+def test_text_objects_are_verbatim_so_bare_urls_in_values_are_not_linked() -> None:
+    context = EventContext(what="Run https://evil.example is now failed", filter="",
+                           where="acme/mnist (project)", who="mia", url="",
+                           automation_name="failed-runs")
+    message = build_message(severity="INFO", title="t", message="m", context=context)
+    mrkdwn = [block["text"] for block in message["blocks"] if block["type"] == "section"]
+    mrkdwn += [e for block in message["blocks"] if block["type"] == "context"
+               for e in block["elements"]]
+    assert mrkdwn and all(item == {**item, "type": "mrkdwn", "verbatim": True} for item in mrkdwn)
