@@ -153,10 +153,12 @@ def _clean_event(scope: str, data: dict[str, Any], errors: Errors) -> tuple[str,
         return str(type), {}
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-UNPAIRED_SURROGATE = (
-    "Text in the payload must be valid Unicode: unpaired surrogates (\\ud800-\\udfff) "
-    "cannot be sent."
+# Text no database column or sent body can hold: NUL (PostgreSQL refuses it) and unpaired
+# surrogates (not Unicode; UTF-8 cannot encode them).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_TEXT = (
+    "Text in the payload must be valid Unicode without NUL characters: \\u0000 and "
+    "unpaired surrogates (\\ud800-\\udfff) cannot be stored or sent."
 )
 
 
@@ -209,10 +211,10 @@ def payload_problems(value: Any) -> list[str]:
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
         if isinstance(item, dict):
-            if any(isinstance(key, str) and _SURROGATE.search(key) for key in item):
-                return [UNPAIRED_SURROGATE]
-        elif isinstance(item, str) and _SURROGATE.search(item):
-            return [UNPAIRED_SURROGATE]
+            if any(isinstance(key, str) and _UNSTORABLE.search(key) for key in item):
+                return [UNSTORABLE_TEXT]
+        elif isinstance(item, str) and _UNSTORABLE.search(item):
+            return [UNSTORABLE_TEXT]
         elif isinstance(item, float) and not math.isfinite(item):
             return ["Numbers in the payload must be finite (write NaN or Infinity as text)."]
         elif isinstance(item, int) and not isinstance(item, bool) and item.bit_length() > 1024:

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from automations.models import Automation
 from automations.validation import MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH
@@ -83,6 +85,7 @@ HOSTILE_TEXTS = {
     "a float too large for a double": '{"n": 1e999}',
     "a lone surrogate": '{"s": "\\ud800"}',
     "a lone surrogate in a key": '{"\\udfff": "x"}',
+    "a NUL character": '{"s": "a\\u0000b"}',
     "not JSON": '{"text": ',
     "too large": json.dumps({"t": "x" * (MAX_PAYLOAD_BYTES + 1)}),
 }
@@ -104,3 +107,38 @@ def test_hostile_json_in_the_form_is_a_form_error(
     errors = saved.context["form"].errors["payload"]
     assert errors and all(len(message) < 300 for message in errors), errors
     assert 'class="errorlist preview-errors"' in preview.content.decode()
+
+
+JSON_TEXT = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+).map(lambda value: json.dumps(value, allow_nan=True))
+HOSTILE_FIELD = st.one_of(
+    st.text(max_size=50),
+    st.sampled_from(["9" * 5000, "1e999", "-0", "NaN", "[" * 3000, "\x00", "${run_name}"]),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(payload=st.one_of(JSON_TEXT, st.text(max_size=200), st.sampled_from(
+           sorted(HOSTILE_TEXTS.values()))),
+       fields=st.dictionaries(st.sampled_from(
+           ["filter_states", "title", "message", "severity", "event_type", "action_type",
+            "webhook_integration", "name"]), HOSTILE_FIELD, max_size=4))
+def test_the_form_and_its_preview_never_answer_500(
+    admin: User, project: Project, webhook: Integration, client_for: Clients,
+    payload: str, fields: dict[str, str],
+) -> None:
+    client = client_for(admin)
+    body = webhook_body(event_type="RUN_STATE", filter_states=["failed"], payload=payload,
+                        name="fuzzed")
+    body.update(fields)
+    preview = client.post(PREVIEW, {**body, "scope_type": "project", "scope_name": "mnist"},
+                          HTTP_HX_REQUEST="true")
+    assert preview.status_code < 500
+    saved = client.post(NEW_PROJECT, body)
+    assert saved.status_code < 500
+    Automation.objects.all().delete()
