@@ -44,6 +44,11 @@ DEFAULT_MASK = "••••••"
 EXCERPT_LIMIT = 2048
 # A tail this long (in encoded characters) that begins an encoding of a secret is masked.
 MIN_PREFIX = 6
+# Steps the search for a secret's beginning at the cut may take (per secret). Texts made
+# of long runs of a secret's own characters could take far more; past this budget the
+# whole stretch that could hold such a beginning is masked instead (too much, never
+# too little).
+TAIL_BUDGET = 20_000
 # Derived encodings (base64 pieces, hex) shorter than this are not masked on their own:
 # they would mask ordinary text.
 MIN_DERIVED = 6
@@ -72,11 +77,13 @@ class Alt:
             return piece.lower() == self.text.lower()
         return piece == self.text
 
-    def begins(self, rest: str) -> bool:
-        """``rest`` is a non-empty proper beginning of this alternative."""
-        if not rest or len(rest) >= len(self.text):
+    def begins_at(self, text: str, pos: int) -> bool:
+        """``text`` ends, from ``pos``, with a non-empty proper beginning of this
+        alternative (an escape cut in half)."""
+        left = len(text) - pos
+        if left <= 0 or left >= len(self.text):
             return False
-        head = self.text[: len(rest)]
+        rest, head = text[pos:], self.text[:left]
         return head.lower() == rest.lower() if self.fold else head == rest
 
     @property
@@ -240,18 +247,23 @@ def _textual_tail(text: str, secret: str) -> int | None:
     n = len(text)
     widest = sum(max(len(a.text) for a in char_alts(c)) for c in secret)
     first = char_alts(secret[0])
-    for start in range(max(0, n - widest), n - MIN_PREFIX + 1):
-        rest = text[start:]
-        if not any(alt.at(text, start) or alt.begins(rest) for alt in first):
+    budget = [TAIL_BUDGET]
+    earliest = max(0, n - widest)
+    for start in range(earliest, n - MIN_PREFIX + 1):
+        if not any(alt.at(text, start) or alt.begins_at(text, start) for alt in first):
             continue
-        if _encodes_prefix(text, start, secret):
+        found = _encodes_prefix(text, start, secret, budget)
+        if found is None:  # out of budget: mask all that could be a beginning
+            return earliest
+        if found:
             return start
     return None
 
 
-def _encodes_prefix(text: str, start: int, secret: str) -> bool:
+def _encodes_prefix(text: str, start: int, secret: str, budget: list[int]) -> bool | None:
     """``text[start:]`` encodes a beginning of ``secret`` (its last character possibly
-    cut inside an escape). Every way of reading is followed (a small NFA)."""
+    cut inside an escape). Every way of reading is followed (a small NFA); None when
+    ``budget`` (steps, shared by the caller's calls) ran out."""
     n = len(text)
     positions = {start}
     for char in secret:
@@ -259,8 +271,11 @@ def _encodes_prefix(text: str, start: int, secret: str) -> bool:
         for pos in positions:
             if pos == n:
                 return True
+            budget[0] -= 1
+            if budget[0] < 0:
+                return None
             for alt in char_alts(char):
-                if alt.begins(text[pos:]):
+                if alt.begins_at(text, pos):
                     return True
                 if alt.at(text, pos):
                     following.add(pos + len(alt.text))

@@ -125,3 +125,12 @@ def test_long_runs_of_backslashes_do_not_backtrack_forever() -> None:
     assert out.endswith(DEFAULT_MASK)  # the cut ends in what could begin the secret
     assert not out.endswith("\\" * MIN_PREFIX)
     assert masked_excerpt(json.dumps(secret), [secret], limit=None) == f'"{DEFAULT_MASK}"'
+
+
+def test_a_text_of_runs_of_the_secrets_own_characters_is_masked_at_the_cut() -> None:
+    """The search for a beginning at the cut has a budget; past it, everything that could
+    hold one is masked (too much, never too little)."""
+    secret = "ü" * 300 + "x"
+    out = masked_excerpt("ü" * 3000, [secret], limit=2048)
+    assert out.endswith(DEFAULT_MASK) and not out.endswith("ü" * MIN_PREFIX)
+    assert not leaks(out, secret)
