@@ -166,6 +166,15 @@ class InboxRequest(models.Model):
     def __str__(self) -> str:
         return f"{self.method} to {self.inbox} at {self.received_at:%Y-%m-%d %H:%M:%S}"
 
+    def mask_for_display(self, secrets: list[str]) -> InboxRequest:
+        """Mask ``secrets`` again in this row's body, headers and query, in memory only
+        (never saved): rows stored before a secret was created or rotated — or before
+        every encoding was masked — are shown masked too."""
+        self.body = mask_values(bytes(self.body), secrets)
+        self.headers = [[k, mask_text(str(v), secrets)] for k, v in self.headers]
+        self.query = mask_text(self.query, secrets)
+        return self
+
     def header(self, name: str) -> str:
         for k, v in self.headers:
             if k.lower() == name.lower():

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from django.test import Client
+from django.urls import reverse
 
 from automations.actions.webhook import WebhookAction, encode_body
 from inbox.models import QUERY_LIMIT, Inbox
@@ -80,3 +81,22 @@ def test_a_body_that_is_not_utf8_keeps_its_bytes(inbox: Inbox, team: Team) -> No
     body = b"\xff\xfe raw " + SECRET.encode() + b" \x80 end"
     Client().post(inbox.path, body, content_type="application/octet-stream")
     assert bytes(inbox.requests.get().body) == b"\xff\xfe raw " + "••••••".encode() + b" \x80 end"
+
+
+def test_rows_stored_before_a_secret_existed_are_shown_masked(
+    inbox: Inbox, team: Team, admin: Any, client_for: Any
+) -> None:
+    body = json.dumps({"token": SECRET}, ensure_ascii=False).encode()
+    Client().post(f"{inbox.path}?t={quote(SECRET, safe='')}", body,
+                  content_type="application/json", headers={"X-Echo": json.dumps(SECRET)})
+    escaped = json.dumps(SECRET, ensure_ascii=False)[1:-1].encode()
+    assert escaped in bytes(inbox.requests.get().body)  # not a secret yet: kept
+    make_secret(team, "TOKEN", SECRET)
+
+    page = client_for(admin).get(inbox.get_absolute_url()).content.decode()
+    polled = client_for(admin).get(
+        reverse("inbox_requests", args=["acme", inbox.pk])).content.decode()
+    for text in (page, polled):
+        assert not leaks(html.unescape(text), SECRET)
+        assert "••••••" in text
+    assert escaped in bytes(inbox.requests.get().body)  # the row is unchanged
