@@ -7,6 +7,7 @@ Admins write; every member of the team reads. Bodies are validated by
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -20,6 +21,7 @@ from automations.operations import test_integration as send_integration_test
 from automations.validation import automation_as_data, validate_automation
 from config.api import ApiError, UnstorableBodyError, parse_json_object
 from teams.access import Role, TeamAccess, get_team
+from teams.models import shown_target, shown_text
 
 router = Router(tags=["automations"])
 
@@ -68,20 +70,26 @@ def automation_out(automation: Automation) -> dict[str, Any]:
     }
 
 
-def attempt_out(attempt: Attempt) -> dict[str, Any]:
+def attempt_out(attempt: Attempt, shown: Callable[[str], str]) -> dict[str, Any]:
     return {
         "number": attempt.number,
         "at": iso(attempt.at),
         "ok": attempt.ok,
         "status": attempt.status_code,
         "duration_ms": attempt.duration_ms,
-        "response": attempt.response_excerpt,
-        "error": attempt.error,
+        "response": shown(attempt.response_excerpt),
+        "error": shown(attempt.error),
     }
 
 
-def execution_out(execution: Execution) -> dict[str, Any]:
+def execution_out(execution: Execution, access: TeamAccess) -> dict[str, Any]:
+    """One execution; a webhook's URL is its host only unless the reader is an admin."""
     event = execution.event
+    integration = execution.automation.integration
+
+    def shown(text: str) -> str:
+        return shown_text(text, integration, full=access.can_manage)
+
     return {
         "id": str(execution.pk),
         "automation": str(execution.automation_id),
@@ -102,11 +110,11 @@ def execution_out(execution: Execution) -> dict[str, Any]:
             "sample": event.sample,
         },
         "match": execution.match,
-        "attempts": [attempt_out(a) for a in execution.attempts.all()],
+        "attempts": [attempt_out(a, shown) for a in execution.attempts.all()],
         "payload": execution.payload,
-        "target": execution.target,
+        "target": shown_target(execution.target, full=access.can_manage),
         "webhook_id": execution.webhook_id,
-        "error": execution.error,
+        "error": shown(execution.error),
         "next_attempt_at": iso(execution.next_attempt_at),
         "created_at": iso(execution.created_at),
         "finished_at": iso(execution.finished_at),
@@ -214,7 +222,9 @@ def refuse_taken_name(
 
 
 def executions_of(queryset: Any) -> Any:
-    return queryset.select_related("event").prefetch_related("attempts")
+    return queryset.select_related("event", "automation__integration").prefetch_related(
+        "attempts"
+    )
 
 
 # --- automations ------------------------------------------------------------------------
@@ -293,7 +303,7 @@ def list_executions(
     access = get_team(request.user, team)
     automation = get_automation(access, id)
     executions = executions_of(automation.executions.order_by("-created_at", "-id"))
-    return [execution_out(e) for e in executions[page_slice(page)]]
+    return [execution_out(e, access) for e in executions[page_slice(page)]]
 
 
 @router.post("/{team}/automations/{id}/test",
@@ -301,7 +311,7 @@ def list_executions(
 def test_automation(request: HttpRequest, team: str, id: str) -> dict[str, Any]:
     access = get_team(request.user, team, need=Role.ADMIN)
     execution = run_test(get_automation(access, id), request.user)
-    return execution_out(executions_of(Execution.objects).get(pk=execution.pk))
+    return execution_out(executions_of(Execution.objects).get(pk=execution.pk), access)
 
 
 @router.get("/{team}/executions/{id}", summary="One execution")
@@ -312,7 +322,7 @@ def get_execution(request: HttpRequest, team: str, id: str) -> dict[str, Any]:
     ).first()
     if execution is None:
         raise ApiError(404, "not_found", "No such execution.")
-    return execution_out(execution)
+    return execution_out(execution, access)
 
 
 @router.post("/{team}/executions/{id}/redeliver", response={202: dict},
@@ -328,7 +338,7 @@ def redeliver_execution(request: HttpRequest, team: str, id: str) -> tuple[int, 
         again = redeliver(execution, request.user)
     except NotRedeliverable as exc:
         raise ApiError(409, "conflict", str(exc)) from exc
-    return Status(202, execution_out(executions_of(Execution.objects).get(pk=again.pk)))
+    return Status(202, execution_out(executions_of(Execution.objects).get(pk=again.pk), access))
 
 
 # --- events --------------------------------------------------------------------------------

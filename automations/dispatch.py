@@ -27,9 +27,10 @@ from django.utils import timezone
 
 from automations import integration_health, noise
 from automations.actions import action_for
-from automations.actions.base import DeliveryResult, EventContext, excerpt
+from automations.actions.base import DeliveryResult, EventContext
 from automations.conditions import Verdict, evaluate, evaluate_metric, history_needed
 from automations.events import PROJECT, describe, get_spec, source_types_to_specs
+from automations.masking import masked_excerpt
 from automations.models import Attempt, Automation, Event, Execution
 from automations.templating import mask_secrets
 
@@ -527,14 +528,14 @@ def record_attempt(
     now = timezone.now()
     hidden = list(secrets.values())
     number = execution.attempt_count + 1
-    error = mask_secrets(result.error, hidden)
+    error = masked_excerpt(result.error, hidden)
     Attempt.objects.create(
         execution=execution,
         number=number,
         at=now,
         ok=result.ok,
         status_code=result.status,
-        response_excerpt=excerpt(mask_secrets(result.response_excerpt, hidden)),
+        response_excerpt=masked_excerpt(result.response_excerpt, hidden),
         duration_ms=max(0, result.duration_ms),
         error=error,
     )

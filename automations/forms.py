@@ -208,15 +208,19 @@ class AutomationForm(forms.Form):
     # --- validation -------------------------------------------------------------
 
     def clean_payload(self) -> Any:
+        from automations.validation import PayloadError, parse_payload_text, payload_problems
+
         text = self.cleaned_data.get("payload") or ""
         if not text.strip():
             return None
         try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(
-                f"This is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
-            ) from None
+            value = parse_payload_text(text)
+        except PayloadError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        problems = payload_problems(value)
+        if problems:
+            raise forms.ValidationError(problems)
+        return value
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()

@@ -36,7 +36,16 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class NetworkRefused(Exception):
-    """The destination is not allowed; retrying cannot help (a permanent error)."""
+    """The destination is not allowed; retrying cannot help (a permanent error).
+
+    ``address`` is the refused address (None when the URL itself was refused) and
+    ``rebound`` whether it was the connection, not the check, that reached it; callers
+    whose URL is a secret word their own message from them (the message names the host)."""
+
+    def __init__(self, message: str, *, address: object = None, rebound: bool = False) -> None:
+        super().__init__(message)
+        self.address = address
+        self.rebound = rebound
 
 
 def allowed_networks() -> list[IPNetwork]:
@@ -76,7 +85,9 @@ def check_url(url: str) -> None:
     Raises ``OSError`` when the host does not resolve (a transient failure)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise NetworkRefused(f"Only http(s) URLs with a host can be called, not {url!r}.")
+        # Not the URL itself: it may hold a token.
+        shown = f"{parts.scheme}:" if parts.scheme else "a URL without a scheme"
+        raise NetworkRefused(f"Only http(s) URLs with a host can be called, not {shown}.")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
@@ -86,7 +97,8 @@ def check_url(url: str) -> None:
         if not is_allowed(address, allowed):
             raise NetworkRefused(
                 f"Refused to call {parts.hostname} ({address}): it is not a public address. "
-                "Add its network to BEACON_ALLOWED_PRIVATE_NETWORKS to allow it."
+                "Add its network to BEACON_ALLOWED_PRIVATE_NETWORKS to allow it.",
+                address=address,
             )
 
 
@@ -104,7 +116,8 @@ def check_peer(host: str, sock: socket.socket) -> None:
         raise NetworkRefused(
             f"Refused to call {host}: the connection went to {address}, which is not a "
             "public address (the name resolved differently when connecting than when it "
-            "was checked). Add its network to BEACON_ALLOWED_PRIVATE_NETWORKS to allow it."
+            "was checked). Add its network to BEACON_ALLOWED_PRIVATE_NETWORKS to allow it.",
+            address=address, rebound=True,
         )
 
 

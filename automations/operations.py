@@ -15,9 +15,9 @@ from automations.actions import action_for
 from automations.actions.base import DeliveryResult, EventContext
 from automations.conditions import Verdict, history_needed
 from automations.events import describe_metric, get_spec, sample_data
+from automations.masking import masked_excerpt
 from automations.models import Automation, Event, Execution, generate_webhook_id
 from automations.subjects import absolute_url
-from automations.templating import mask_secrets
 from teams.models import Integration
 
 # How far back "Test" looks for a real event that matches.
@@ -150,6 +150,6 @@ def test_integration(integration: Integration, payload: Any = None) -> DeliveryR
     hidden = list(action.secrets().values())
     return replace(
         result,
-        response_excerpt=mask_secrets(result.response_excerpt, hidden),
-        error=mask_secrets(result.error, hidden),
+        response_excerpt=masked_excerpt(result.response_excerpt, hidden),
+        error=masked_excerpt(result.error, hidden),
     )

@@ -13,7 +13,9 @@ from django.utils import timezone
 
 from automations import conditions, dispatch, events, templating, variables
 from automations.actions.slack import build_message
+from automations.actions.slack import render_text as slack_text
 from automations.models import Automation, Event, Execution, Scope
+from automations.validation import PayloadError, parse_payload_text, payload_problems
 from projects.models import ArtifactVersion, MetricPoint, Project
 from registries.models import LinkedVersion, Registry
 from teams.models import Integration
@@ -182,8 +184,8 @@ def build_preview(
         for text in (title, message):
             preview.errors += templating.validate(text or "", allowed)
         preview.rendered = build_message(
-            severity=severity, title=templating.render_text(title, values),
-            message=templating.render_text(message, values),
+            severity=severity, title=slack_text(title, values),
+            message=slack_text(message, values),
             context=dispatch.event_context(execution),
         )
         return preview
@@ -191,9 +193,13 @@ def build_preview(
         preview.rendered = dispatch.full_event(execution, values)
         return preview
     try:
-        template = json.loads(payload_text)
-    except json.JSONDecodeError as exc:
-        preview.errors.append(f"Not valid JSON yet: {exc.msg} (line {exc.lineno}).")
+        template = parse_payload_text(payload_text)
+    except PayloadError as exc:
+        preview.errors.append(f"Not valid yet: {exc}")
+        return preview
+    problems = payload_problems(template)
+    if problems:
+        preview.errors += problems
         return preview
     preview.errors += templating.validate(template, allowed)
     if has_token:

@@ -11,14 +11,16 @@ version does not have renders as an empty string. Any other variable the
 caller did not supply is left as written (saving rejects unknown names, see
 :func:`validate`). Secrets (``${ACCESS_TOKEN}``, ``${<SECRET_NAME>}``) are
 ordinary variables supplied only at send time; :func:`mask_secrets` hides them
-again in what gets stored.
+again in what gets stored (every encoding of them: see ``automations.masking``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+from automations.masking import DEFAULT_MASK, masked_excerpt
 
 METADATA_PREFIX = "artifact_metadata."
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -26,16 +28,18 @@ NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 VARIABLE_RE = re.compile(r"\$\$\{|\$\{(" + NAME + r"|" + re.escape(METADATA_PREFIX) + r"[^}]+)\}")
 # Anything that looks like a variable, to report malformed names.
 LOOSE_RE = re.compile(r"\$\$\{|\$\{([^}]*)\}")
-DEFAULT_MASK = "••••••"
 
 
-def _substitute(text: str, variables: Mapping[str, str]) -> str:
+def _substitute(
+    text: str, variables: Mapping[str, str], escape: Callable[[str], str] | None = None
+) -> str:
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
         if name is None:  # "$${" escape
             return "${"
         if name in variables:
-            return str(variables[name])
+            value = str(variables[name])
+            return escape(value) if escape is not None else value
         if name.startswith(METADATA_PREFIX):
             return ""
         return match.group(0)
@@ -54,9 +58,12 @@ def render(template: Any, variables: Mapping[str, str]) -> Any:
     return template
 
 
-def render_text(text: str, variables: Mapping[str, str]) -> str:
-    """Render one text template (Slack title or message)."""
-    return _substitute(text or "", variables)
+def render_text(
+    text: str, variables: Mapping[str, str], *, escape: Callable[[str], str] | None = None
+) -> str:
+    """Render one text template (Slack title or message); ``escape`` is applied to each
+    substituted value, never to the template's own text."""
+    return _substitute(text or "", variables, escape)
 
 
 def _strings(template: Any) -> Iterable[str]:
@@ -115,16 +122,15 @@ def validate(template: Any, allowed: Iterable[str]) -> list[str]:
 
 
 def mask_secrets(value: Any, secrets: Iterable[str], mask: str = DEFAULT_MASK) -> Any:
-    """A copy of a JSON value with every occurrence of a secret inside strings masked."""
-    # Longest first, so a secret containing another is masked whole.
-    ordered = sorted({s for s in secrets if s}, key=len, reverse=True)
-    if not ordered:
+    """A copy of a JSON value with every encoding of a secret inside its strings (keys
+    too) masked by ``masking.masked_excerpt``; nothing is cut."""
+    hidden = [s for s in secrets if s]
+    if not hidden:
         return value
-    pattern = re.compile("|".join(re.escape(s) for s in ordered))
 
     def walk(item: Any) -> Any:
         if isinstance(item, str):
-            return pattern.sub(lambda _: mask, item)
+            return masked_excerpt(item, hidden, limit=None, mask=mask)
         if isinstance(item, dict):
             return {walk(k) if isinstance(k, str) else k: walk(v) for k, v in item.items()}
         if isinstance(item, list | tuple):

@@ -16,6 +16,8 @@ dotted paths (``"event.filter.window"``, ``"action.payload"``). With
 from __future__ import annotations
 
 import json
+import math
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,8 +38,11 @@ SEVERITIES = ("INFO", "WARN", "ERROR")
 MAX_TITLE = 150
 MAX_MESSAGE = 3000
 MAX_DESCRIPTION = 2000
-MAX_PAYLOAD_CHARS = 64 * 1024
 MAX_THROTTLE_MINUTES = 30 * 24 * 60
+# A payload template: at most this many bytes as sent (compact UTF-8 JSON) and this many
+# levels of nested objects and arrays (the template itself is level 1).
+MAX_PAYLOAD_BYTES = 64 * 1024
+MAX_PAYLOAD_DEPTH = 32
 
 Errors = dict[str, list[str]]
 
@@ -157,14 +162,89 @@ def _clean_event(scope: str, data: dict[str, Any], errors: Errors) -> tuple[str,
         return str(type), {}
 
 
+# Text no database column or sent body can hold: NUL (PostgreSQL refuses it) and unpaired
+# surrogates (not Unicode; UTF-8 cannot encode them).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_TEXT = (
+    "Text in the payload must be valid Unicode without NUL characters: \\u0000 and "
+    "unpaired surrogates (\\ud800-\\udfff) cannot be stored or sent."
+)
+
+
+class PayloadError(ValueError):
+    """A payload template that cannot be saved; the message says why, for the user."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise PayloadError(f"{name} is not JSON: write it as a string (\"{name}\").")
+
+
+def parse_payload_text(text: str) -> Any:
+    """A payload template typed as JSON text (the form, the preview, an API string).
+
+    Raises ``PayloadError`` with a readable message for anything ``json.loads`` refuses
+    — syntax, ``NaN``/``Infinity``, an integer of more digits than Python converts,
+    nesting deeper than the decoder recurses — so no input becomes a 500."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except PayloadError:
+        raise
+    except json.JSONDecodeError as exc:
+        raise PayloadError(
+            f"This is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+        ) from None
+    except RecursionError:
+        raise PayloadError(
+            f"The JSON nests too deeply: at most {MAX_PAYLOAD_DEPTH} levels of objects "
+            "and arrays."
+        ) from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise PayloadError(f"This JSON cannot be read: {exc}.") from None
+
+
+def payload_problems(value: Any) -> list[str]:
+    """Why a parsed payload template cannot be saved: nesting deeper than
+    ``MAX_PAYLOAD_DEPTH``, a number that is not finite, or more than
+    ``MAX_PAYLOAD_BYTES`` as sent. Walks without recursion (any depth is safe)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if deepest > MAX_PAYLOAD_DEPTH:
+                return [
+                    f"The payload nests objects and arrays more than {MAX_PAYLOAD_DEPTH} "
+                    f"levels deep; at most {MAX_PAYLOAD_DEPTH} are allowed."
+                ]
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+        if isinstance(item, dict):
+            if any(isinstance(key, str) and _UNSTORABLE.search(key) for key in item):
+                return [UNSTORABLE_TEXT]
+        elif isinstance(item, str) and _UNSTORABLE.search(item):
+            return [UNSTORABLE_TEXT]
+        elif isinstance(item, float) and not math.isfinite(item):
+            return ["Numbers in the payload must be finite (write NaN or Infinity as text)."]
+        elif isinstance(item, int) and not isinstance(item, bool) and item.bit_length() > 1024:
+            return ["Numbers in the payload must be at most 1.8e308 in size."]
+    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+    if size > MAX_PAYLOAD_BYTES:
+        return [
+            f"The payload is {size:,} bytes as sent; at most {MAX_PAYLOAD_BYTES:,} bytes "
+            f"({MAX_PAYLOAD_BYTES // 1024} KiB) are allowed."
+        ]
+    return []
+
+
 def _clean_payload(raw: Any, errors: Errors) -> Any:
     if isinstance(raw, str):
         if not raw.strip():
             return None
         try:
-            raw = json.loads(raw)
-        except ValueError as exc:
-            errors["action.payload"] = [f"The payload is not valid JSON: {exc}."]
+            raw = parse_payload_text(raw)
+        except PayloadError as exc:
+            errors["action.payload"] = [str(exc)]
             return None
     if raw in (None, {}, []):
         return None
@@ -173,8 +253,9 @@ def _clean_payload(raw: Any, errors: Errors) -> Any:
             "The payload must be a JSON object (or empty for the full event)."
         ]
         return None
-    if len(json.dumps(raw)) > MAX_PAYLOAD_CHARS:
-        errors["action.payload"] = [f"The payload must be under {MAX_PAYLOAD_CHARS // 1024} KB."]
+    problems = payload_problems(raw)
+    if problems:
+        errors["action.payload"] = problems
         return None
     return raw
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import secrets as pysecrets
 from collections.abc import Mapping
-from urllib.parse import quote, quote_plus
 
 from django.conf import settings
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from automations.templating import DEFAULT_MASK
+from automations.masking import DEFAULT_MASK, masked_excerpt
 from teams.models import Team
 
 KEEP_REQUESTS = 200
@@ -31,23 +30,31 @@ def generate_token() -> str:
     return pysecrets.token_urlsafe(24)
 
 
+# Shorter secret values are not masked in inboxes (they would mask ordinary text).
+MIN_MASKED = 4
+QUERY_LIMIT = 2048
+
+
 def team_secret_values(team: Team) -> list[str]:
-    """The team's secret values, longest first (a delivery may substitute them into
-    its payload, and the inbox must not store them in plaintext)."""
+    """The team's secret values (a delivery may substitute them into its payload, and
+    the inbox must not store them in plaintext)."""
     from teams.models import Secret
 
-    values = {v for v in Secret.objects.filter(team=team).values_list("value", flat=True)
-              if v and len(v) >= 4}
-    # A secret inside a JSON string or a query string arrives escaped.
-    values |= {form(v) for v in values for form in (
-        lambda v: json.dumps(v)[1:-1], lambda v: quote(v, safe=""), quote_plus)}
-    return sorted(values, key=len, reverse=True)
+    values = Secret.objects.filter(team=team).values_list("value", flat=True)
+    return sorted({v for v in values if v and len(v) >= MIN_MASKED})
+
+
+def mask_text(text: str, secrets: list[str], limit: int | None = None) -> str:
+    """``text`` with every encoding of every secret masked (JSON-escaped in any mix —
+    Beacon's own ``ensure_ascii=False`` bodies included — URL-encoded, base64…), by the
+    same ``masking.masked_excerpt`` deliveries use."""
+    return masked_excerpt(text, secrets, limit)
 
 
 def mask_values(data: bytes, secrets: list[str]) -> bytes:
-    for value in secrets:
-        data = data.replace(value.encode(), MASK.encode())
-    return data
+    """A body's bytes with the secrets masked; bytes that are not UTF-8 are kept as sent."""
+    text = data.decode("utf-8", "surrogateescape")
+    return mask_text(text, secrets).encode("utf-8", "surrogateescape")
 
 
 def mask_header(name: str, value: str) -> str:
@@ -108,16 +115,13 @@ class Inbox(models.Model):
         status, integration = check_signature(self, body, headers)
         secrets = team_secret_values(self.team)
 
-        def masked(text: str) -> str:
-            return mask_values(text.encode(), secrets).decode()
-
         with transaction.atomic():
             req = InboxRequest.objects.create(
                 inbox=self,
                 method=method[:16],
-                query=masked(query)[:2048],
+                query=mask_text(query, secrets, QUERY_LIMIT),
                 remote_addr=remote_addr[:64],
-                headers=[[k, masked(mask_header(k, v))] for k, v in headers.items()],
+                headers=[[k, mask_text(mask_header(k, v), secrets)] for k, v in headers.items()],
                 body=mask_values(body, secrets),
                 size=len(body),
                 signature=status,
@@ -161,6 +165,15 @@ class InboxRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} to {self.inbox} at {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+    def mask_for_display(self, secrets: list[str]) -> InboxRequest:
+        """Mask ``secrets`` again in this row's body, headers and query, in memory only
+        (never saved): rows stored before a secret was created or rotated — or before
+        every encoding was masked — are shown masked too."""
+        self.body = mask_values(bytes(self.body), secrets)
+        self.headers = [[k, mask_text(str(v), secrets)] for k, v in self.headers]
+        self.query = mask_text(self.query, secrets)
+        return self
 
     def header(self, name: str) -> str:
         for k, v in self.headers:

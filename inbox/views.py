@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from inbox.forms import InboxForm
-from inbox.models import MAX_BODY_BYTES, Inbox
+from inbox.models import MAX_BODY_BYTES, Inbox, team_secret_values
 from teams.access import Role, TeamAccess, get_team
 
 SHOWN_REQUESTS = 50
@@ -107,7 +107,8 @@ def _seen(inbox: Inbox) -> tuple[str, int]:
 
 def _requests_context(inbox: Inbox) -> dict[str, Any]:
     seen, total = _seen(inbox)
-    shown = list(inbox.requests.all()[:SHOWN_REQUESTS])
+    secrets = team_secret_values(inbox.team)
+    shown = [r.mask_for_display(secrets) for r in inbox.requests.all()[:SHOWN_REQUESTS]]
     return {"inbox": inbox, "received": shown, "total": total, "seen": seen}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets as pysecrets
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -103,6 +104,57 @@ class Secret(models.Model):
         return list(Integration.objects.filter(q).order_by("name"))
 
 
+def host_only(url: str) -> str:
+    """A URL shown without what may hold a token: ``https://host:port/…`` — no user
+    info, path, query or fragment (Teams, Discord and inbox URLs carry theirs there)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "…"
+    if not parts.scheme or not parts.hostname:
+        return "…"
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    shown = f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+    rest = (parts.path not in ("", "/")) or parts.query or parts.fragment or parts.username
+    return shown + ("/…" if rest else "/")
+
+
+def without_url_parts(text: str, url: str) -> str:
+    """``text`` with ``url`` shown as its host (:func:`host_only`) and the URL's path and
+    query nowhere (delivery errors quote them; receivers may echo them)."""
+    if not text or not url:
+        return text
+    text = text.replace(url, host_only(url))
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return text
+    pieces = {parts.path + ("?" + parts.query if parts.query else ""), parts.path, parts.query}
+    for piece in sorted((p for p in pieces if len(p) > 1), key=len, reverse=True):
+        text = text.replace(piece, "/…" if piece.startswith("/") else "…")
+    return text
+
+
+def shown_target(target: str, *, full: bool) -> str:
+    """An integration's (or execution's) target as one reader may see it: in full for
+    admins (``full``), otherwise a webhook URL is cut to its host (:func:`host_only`)."""
+    if full or not target:
+        return target
+    if "://" in target:
+        return host_only(target)
+    return target
+
+
+def shown_text(text: str, integration: Integration | None, *, full: bool) -> str:
+    """A delivery's error or response excerpt as one reader may see it: for non-admins
+    (not ``full``) a webhook's URL path and query are taken out (already so in what
+    Beacon writes; this also covers what a receiver echoes and older rows)."""
+    if full or integration is None or integration.kind != Integration.Kind.WEBHOOK:
+        return text
+    return without_url_parts(text, integration.url)
+
+
 def generate_signing_secret() -> str:
     # Standard base64 (not urlsafe): Standard Webhooks libraries base64-decode the part
     # after "whsec_", and '-'/'_' would make about a quarter of the secrets undecodable.
@@ -172,7 +224,8 @@ class Integration(models.Model):
 
     @property
     def target(self) -> str:
-        """Where deliveries go, in words, without any secret."""
+        """Where deliveries go, in words, without any secret. A webhook's full URL: show
+        it to non-admins through :func:`shown_target` (host only)."""
         if self.kind == self.Kind.SLACK:
             where = self.channel or self.channel_id
             return f"{self.workspace} {where}".strip()

@@ -13,15 +13,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from automations.masking import EXCERPT_LIMIT as EXCERPT_LIMIT  # re-exported
 from teams.models import Integration
 
-EXCERPT_LIMIT = 2048
+# How much of a response an action keeps, unmasked, for the caller to mask and cut to
+# EXCERPT_LIMIT (``masking.masked_excerpt``): masking must come before the cut.
+RESPONSE_KEEP = 64 * 1024
 
 
 @dataclass(frozen=True)
 class DeliveryResult:
     ok: bool
     status: int | None = None
+    # Raw (up to RESPONSE_KEEP characters, secrets NOT masked): whoever stores or shows it
+    # passes it through ``masking.masked_excerpt``.
     response_excerpt: str = ""
     duration_ms: int = 0
     error: str = ""
@@ -41,7 +46,14 @@ class EventContext:
     event_type: str = ""
 
 
+def kept(text: str) -> str:
+    """The part of a response an action hands back (not masked: see ``DeliveryResult``)."""
+    return text[:RESPONSE_KEEP]
+
+
 def excerpt(text: str, limit: int = EXCERPT_LIMIT) -> str:
+    """Cut only. Storing or showing a response needs ``masking.masked_excerpt`` instead,
+    which masks every encoding of the secrets first and any beginning of one at the cut."""
     return text[:limit]
 
 

@@ -1,4 +1,13 @@
-"""The Slack action: a Block Kit message through an incoming webhook or a bot token."""
+"""The Slack action: a Block Kit message through an incoming webhook or a bot token.
+
+Slack reads ``&``, ``<`` and ``>`` as markup in message text (``<!channel>``,
+``<@U123>``, ``<https://evil|click>``). Every value substituted into a title or a
+message, and every event detail Beacon adds (run names, filters, who, where), is
+escaped (:func:`escape`); only the text the admin wrote in the template stays as
+written, so an admin may still write ``<!here>`` on purpose. Text objects are
+``verbatim``: Slack does not turn a bare URL or channel name inside a value into a
+link (explicit ``<url|text>`` links the admin writes still work).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +15,7 @@ import json
 import logging
 import urllib.request
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from slack_sdk import WebClient
@@ -16,10 +26,11 @@ from automations.actions.base import (
     Action,
     DeliveryResult,
     EventContext,
-    excerpt,
     is_permanent_status,
+    kept,
     stopwatch,
 )
+from automations.masking import masked_excerpt
 from automations.network import NetworkRefused, check_url, guarded_opener
 
 SEVERITIES = {
@@ -40,6 +51,10 @@ WEBHOOK_LOGGER = logging.getLogger("beacon.slack.webhook")
 WEBHOOK_LOGGER.setLevel(logging.INFO)
 HEADER_LIMIT = 150
 SECTION_LIMIT = 3000
+# The incoming-webhook URL is a secret, its host included: a refusal does not name it.
+ALLOW_HINT = "Add its network to BEACON_ALLOWED_PRIVATE_NETWORKS to allow it."
+# How much of Slack's answer an error message quotes.
+ERROR_QUOTE = 200
 
 
 class GuardedWebhookClient(WebhookClient):
@@ -72,7 +87,34 @@ def escape(text: str) -> str:
 
 
 def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """``text`` cut to ``limit`` characters with an ellipsis, never inside an escape
+    (``&amp;``)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:] and len(cut) - amp < len("&amp;"):
+        cut = cut[:amp]
+    return cut + "…"
+
+
+def webhook_refusal(exc: NetworkRefused) -> str:
+    """The network guard's refusal of an incoming-webhook URL, without its host or URL."""
+    if exc.address is None:
+        return "Refused to call the Slack webhook URL: only http(s) URLs with a host can be called."
+    if exc.rebound:
+        return (f"Refused to call the Slack webhook URL: the connection went to {exc.address}, "
+                f"which is not a public address. {ALLOW_HINT}")
+    return (f"Refused to call the Slack webhook URL: its host resolves to {exc.address}, "
+            f"which is not a public address. {ALLOW_HINT}")
+
+
+def render_text(template: str, variables: dict[str, Any]) -> str:
+    """A title or message template rendered for Slack: the template's own text as
+    written, every substituted value escaped."""
+    from automations.templating import render_text as render
+
+    return render(template, variables, escape=escape)
 
 
 def as_text(data: Any) -> str:
@@ -87,9 +129,11 @@ def build_message(
 ) -> dict[str, Any]:
     """The Slack message: ``{"text": fallback, "blocks": [...]}``.
 
-    Always says what happened (and the filter), where, who, and links back to Beacon."""
+    Always says what happened (and the filter), where, who, and links back to Beacon.
+    ``title`` and ``message`` are Slack text already (rendered by :func:`render_text`);
+    the context's words are escaped here."""
     label = SEVERITIES.get(severity, SEVERITIES["INFO"])
-    heading = title or context.automation_name or context.what
+    heading = title or escape(context.automation_name or context.what)
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
@@ -99,7 +143,8 @@ def build_message(
     ]
     if message:
         blocks.append(
-            {"type": "section", "text": {"type": "mrkdwn", "text": clip(message, SECTION_LIMIT)}}
+            {"type": "section", "text": {"type": "mrkdwn", "verbatim": True,
+                                     "text": clip(message, SECTION_LIMIT)}}
         )
     facts = [f"*What:* {escape(context.what)}"]
     if context.filter:
@@ -107,13 +152,13 @@ def build_message(
     facts.append(f"*Where:* {escape(context.where)}")
     facts.append(f"*Who:* {escape(context.who or 'unknown')}")
     blocks.append(
-        {"type": "section", "text": {"type": "mrkdwn", "text": clip("\n".join(facts),
-                                                                    SECTION_LIMIT)}}
+        {"type": "section", "text": {"type": "mrkdwn", "verbatim": True,
+                                     "text": clip("\n".join(facts), SECTION_LIMIT)}}
     )
     if context.automation_name:
         blocks.append({
             "type": "context",
-            "elements": [{"type": "mrkdwn",
+            "elements": [{"type": "mrkdwn", "verbatim": True,
                           "text": f"Automation *{escape(context.automation_name)}* in Beacon"}],
         })
     if context.url:
@@ -126,8 +171,8 @@ def build_message(
                 "action_id": "open_in_beacon",
             }],
         })
-    fallback = f"[{severity}] {heading}: {context.what} in {context.where}"
-    fallback += f" by {context.who or 'unknown'}"
+    fallback = f"[{escape(severity)}] {heading}: {escape(context.what)} in {escape(context.where)}"
+    fallback += f" by {escape(context.who or 'unknown')}"
     if context.url:
         fallback += f" — {context.url}"
     return {"text": fallback, "blocks": blocks}
@@ -143,8 +188,6 @@ class SlackAction(Action):
         context: EventContext,
         full_event: dict[str, Any],
     ) -> Any:
-        from automations.templating import render_text
-
         return build_message(
             severity=str(config.get("severity") or "INFO"),
             title=render_text(str(config.get("title") or ""), variables),
@@ -154,7 +197,7 @@ class SlackAction(Action):
 
     def test_payload(self, context: EventContext) -> Any:
         return build_message(
-            severity="INFO", title=f"Test notification for {self.integration.name}",
+            severity="INFO", title=escape(f"Test notification for {self.integration.name}"),
             message="Beacon can reach this channel.", context=context,
         )
 
@@ -165,6 +208,17 @@ class SlackAction(Action):
         if self.integration.bot_token_secret is not None:
             found["SLACK_BOT_TOKEN"] = self.integration.bot_token_secret.value
         return found
+
+    def hidden(self, text: str, limit: int | None = None) -> str:
+        """``text`` with the secrets masked — and, in incoming-webhook mode, the webhook's
+        host too: the URL is a secret and errors are shown to every team member."""
+        values = list(self.secrets().values())
+        hook = self.integration.webhook_url_secret
+        if hook is not None and self.integration.bot_token_secret is None:
+            host = urlsplit(hook.value).hostname or ""
+            if host:
+                values.append(host)
+        return masked_excerpt(text, values, limit)
 
     def send(self, payload: Any, *, webhook_id: str) -> DeliveryResult:
         result = stopwatch()
@@ -185,7 +239,7 @@ class SlackAction(Action):
                     channel=self.integration.channel_id, text=text, blocks=blocks
                 )
                 return result(ok=True, status=response.status_code,
-                              response_excerpt=excerpt(as_text(response.data)))
+                              response_excerpt=kept(as_text(response.data)))
             hook = self.integration.webhook_url_secret
             if hook is None:
                 return result(ok=False, permanent=True,
@@ -194,6 +248,8 @@ class SlackAction(Action):
             webhook = GuardedWebhookClient(hook.value, timeout=timeout, logger=WEBHOOK_LOGGER)
             response = webhook.send(text=text, blocks=blocks)
         except NetworkRefused as exc:
+            if bot is None:
+                return result(ok=False, permanent=True, error=webhook_refusal(exc))
             return result(ok=False, permanent=True, error=str(exc))
         except SlackApiError as exc:
             code = str(exc.response.get("error", "")) if exc.response is not None else ""
@@ -202,22 +258,22 @@ class SlackAction(Action):
                 status is not None and is_permanent_status(status)
             )
             return result(ok=False, status=status, permanent=permanent,
-                          response_excerpt=excerpt(as_text(getattr(exc.response, "data", ""))),
+                          response_excerpt=kept(as_text(getattr(exc.response, "data", ""))),
                           error=f"Slack refused the message: {code or exc}")
         except Exception as exc:  # urllib/socket errors from slack-sdk: transient
-            return result(ok=False, error=f"Could not reach Slack: {exc}")
+            return result(ok=False, error=self.hidden(f"Could not reach Slack: {exc}"))
         body = str(response.body)
         if response.status_code == 200:
-            return result(ok=True, status=200, response_excerpt=excerpt(body))
+            return result(ok=True, status=200, response_excerpt=kept(body))
         if 300 <= response.status_code < 400:
             return result(
-                ok=False, status=response.status_code, response_excerpt=excerpt(body),
+                ok=False, status=response.status_code, response_excerpt=kept(body),
                 permanent=True,
                 error=f"Redirects are not followed (Slack webhook answered HTTP "
                       f"{response.status_code}).",
             )
         return result(
-            ok=False, status=response.status_code, response_excerpt=excerpt(body),
-            error=f"Slack answered HTTP {response.status_code}: {body[:200]}",
+            ok=False, status=response.status_code, response_excerpt=kept(body),
+            error=f"Slack answered HTTP {response.status_code}: {self.hidden(body, ERROR_QUOTE)}",
             permanent=is_permanent_status(response.status_code),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import requests
@@ -12,12 +13,13 @@ from automations.actions.base import (
     Action,
     DeliveryResult,
     EventContext,
-    excerpt,
     is_permanent_status,
+    kept,
     stopwatch,
 )
 from automations.network import NetworkRefused, check_url, guarded_session
 from automations.signing import standard_headers, wandb_signature
+from teams.models import without_url_parts
 
 USER_AGENT = "Beacon-Webhooks/1"
 
@@ -72,7 +74,16 @@ class WebhookAction(Action):
             headers["X-Wandb-Signature"] = wandb_signature(payload_secret.value, body)
         return headers
 
+    def hidden(self, text: str) -> str:
+        """An error without the URL's path or query: they may hold a token (Teams, Discord,
+        inbox URLs) and errors are shown to every member; the host stays."""
+        return without_url_parts(text, self.integration.url)
+
     def send(self, payload: Any, *, webhook_id: str) -> DeliveryResult:
+        result = self._send(payload, webhook_id=webhook_id)
+        return replace(result, error=self.hidden(result.error)) if result.error else result
+
+    def _send(self, payload: Any, *, webhook_id: str) -> DeliveryResult:
         result = stopwatch()
         url = self.integration.url
         try:
@@ -104,7 +115,7 @@ class WebhookAction(Action):
         except requests.RequestException as exc:
             return result(ok=False, error=f"Could not connect: {exc}")
         status = response.status_code
-        text = excerpt(response.text)
+        text = kept(response.text)
         if 200 <= status < 300:
             return result(ok=True, status=status, response_excerpt=text)
         if 300 <= status < 400:

@@ -16,6 +16,15 @@ register = template.Library()
 
 
 @register.filter
+def shown_target(target: str, access: Any) -> str:
+    """A target as the reader may see it: webhook URLs host only unless they are an admin
+    (``access`` is the page's ``TeamAccess``)."""
+    from teams.models import shown_target as shown
+
+    return shown(target or "", full=bool(getattr(access, "can_manage", False)))
+
+
+@register.filter
 def pretty_json(value: Any) -> str:
     """JSON indented for reading; escaped by the template like any text."""
     if value is None:

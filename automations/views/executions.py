@@ -14,6 +14,7 @@ from automations.models import Execution
 from automations.views.display import condition_words, event_label
 from automations.views.scope import execution_page
 from teams.access import Role
+from teams.models import shown_target, shown_text
 
 
 def why_matched(execution: Execution) -> dict[str, Any]:
@@ -35,6 +36,14 @@ def execution_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     page, execution = execution_page(request, slug, pk)
     automation = execution.automation
     event = execution.event
+    full = page.access.can_manage
+    # Shown, never saved: non-admins read a webhook's URL as its host only.
+    attempts = list(execution.attempts.all())
+    for attempt in attempts:
+        attempt.response_excerpt = shown_text(attempt.response_excerpt, automation.integration,
+                                              full=full)
+        attempt.error = shown_text(attempt.error, automation.integration, full=full)
+    execution.error = shown_text(execution.error, automation.integration, full=full)
     return render(
         request,
         "automations/execution.html",
@@ -47,8 +56,8 @@ def execution_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                 automation.scope_type, automation.event_type, automation.filter
             ),
             why=why_matched(execution),
-            attempts=list(execution.attempts.all()),
-            target=execution.target or automation.integration.target,
+            attempts=attempts,
+            target=shown_target(execution.target or automation.integration.target, full=full),
             redeliveries=list(execution.redeliveries.order_by("-created_at")),
             breadcrumbs=page.breadcrumbs(
                 (automation.name, automation.get_absolute_url()),
