@@ -9,12 +9,10 @@ broker (Redis, or the database for the ORM broker) is reachable. Not ready is a
 from __future__ import annotations
 
 import logging
-from typing import Any
-
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 
 logger = logging.getLogger(__name__)
 router = Router(tags=["meta"])
@@ -73,13 +71,13 @@ def failed_checks() -> dict[str, str]:
 
 @router.get("/ready", auth=None, response={200: dict, 503: dict},
             summary="Readiness for a load balancer")
-def ready(request: HttpRequest) -> tuple[int, dict[str, Any]]:
+def ready(request: HttpRequest) -> Status:
     """200 when the database answers, migrations are applied and the broker is
     reachable; 503 (error shape, failed checks under ``fields``) otherwise."""
     failed = failed_checks()
     if failed:
         message = "Beacon is not ready: " + " ".join(failed.values())
-        return 503, {"error": {"code": "not_ready", "message": message,
-                               "fields": {k: [v] for k, v in failed.items()}}}
-    return 200, {"status": "ready",
-                 "checks": {"database": "ok", "migrations": "ok", "broker": "ok"}}
+        return Status(503, {"error": {"code": "not_ready", "message": message,
+                                      "fields": {k: [v] for k, v in failed.items()}}})
+    return Status(200, {"status": "ready",
+                        "checks": {"database": "ok", "migrations": "ok", "broker": "ok"}})
