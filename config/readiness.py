@@ -9,6 +9,7 @@ broker (Redis, or the database for the ORM broker) is reachable. Not ready is a
 from __future__ import annotations
 
 import logging
+
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest
