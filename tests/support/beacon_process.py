@@ -126,7 +126,7 @@ class BeaconSite:
     started: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @classmethod
-    def create(cls, root: Path, template: BeaconSite | None = None,
+    def create(cls, root: Path, template: BeaconSite | None = None, migrate: bool = True,
                **extra: str) -> BeaconSite:
         root.mkdir(parents=True, exist_ok=True)
         if template is not None:
@@ -140,7 +140,7 @@ class BeaconSite:
             **extra,
         )
         site = cls(root, env)
-        if template is None:
+        if template is None and migrate:
             site.manage("migrate", "--noinput", "-v0")
         return site
 
