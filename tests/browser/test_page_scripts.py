@@ -78,3 +78,13 @@ def test_executions_filter_submits_on_change_and_the_form_inserts_variables(
     preset = page.locator("[data-preset]").first
     preset.click()
     assert payload.input_value() == preset.get_attribute("data-preset")
+
+
+def test_api_docs_and_admin_render_under_the_policy(page: Any, admin: Any,
+                                                     base_url: str) -> None:
+    page.goto("/api/v1/docs")
+    page.locator(".swagger-ui .info .title").wait_for(timeout=30_000)
+    assert "Beacon" in page.locator(".swagger-ui .info .title").inner_text()
+
+    page.goto("/admin/login/")
+    page.get_by_label("Username").wait_for()
