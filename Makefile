@@ -15,6 +15,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# `make run` is a local demo: BEACON_LOCAL=true turns DEBUG on (and deliveries to
+# loopback receivers) unless DEBUG is set in the environment or .env.
+run: export BEACON_LOCAL = true
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0

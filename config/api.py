@@ -288,6 +288,7 @@ def viewer(request: HttpRequest) -> dict[str, Any]:
     }
 
 
+api.add_router("/", "config.readiness.router")  # GET /ready (ops)
 api.add_router("/teams/", "teams.api.router")
 api.add_router("/teams/", "projects.api.router")
 api.add_router("/teams/", "projects.tags_api.router")

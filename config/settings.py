@@ -12,7 +12,13 @@ from pathlib import Path
 
 import environ
 
-from config.bootstrap import ensure_keys, parse_encryption_keys, validate_secret_key
+from config.bootstrap import (
+    ensure_keys,
+    ensure_private_dir,
+    ensure_private_file,
+    parse_encryption_keys,
+    validate_secret_key,
+)
 from config.durations import parse_duration
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -28,7 +34,9 @@ environ.Env.read_env(ENV_FILE, overwrite=False)
 SECRET_KEY = validate_secret_key(env.str("SECRET_KEY"))
 FIELD_ENCRYPTION_KEY = parse_encryption_keys(env.str("FIELD_ENCRYPTION_KEY"))
 
-DEBUG = env.bool("DEBUG", default=True)
+# Off unless DEBUG says so; `make run` (a local demo) sets BEACON_LOCAL=true, which
+# turns the default on (and with it deliveries to loopback receivers).
+DEBUG = env.bool("DEBUG", default=env.bool("BEACON_LOCAL", default=False))
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"]
 )
@@ -62,6 +70,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "csp",
     "django_q",
     "encrypted_model_fields",
     "ninja",  # serves the /api/v1/docs assets itself instead of from a CDN
@@ -75,6 +84,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -105,7 +115,7 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "config.wsgi.application"
 
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+ensure_private_dir(DATA_DIR)  # 0700: it holds the SQLite file and the demo login
 DATABASES = {
     "default": env.db_url(
         "DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'beacon.sqlite3'}"
@@ -176,3 +186,51 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Production defaults (ops) ------------------------------------------------
+# Behind https (BEACON_BASE_URL), cookies are Secure, HSTS is on, plain http is
+# redirected and the CSP is enforced; each is overridable. Behind a proxy that
+# terminates TLS, gunicorn trusts X-Forwarded-Proto from FORWARDED_ALLOW_IPS
+# (loopback by default); or set SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto.
+BEACON_HTTPS = BEACON_BASE_URL.startswith("https://")
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=BEACON_HTTPS)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=BEACON_HTTPS)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=BEACON_HTTPS)
+# Load balancers probe the backend over plain http.
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health$", r"^api/v1/ready$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if BEACON_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=BEACON_HTTPS)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=BEACON_HTTPS)
+_proxy_ssl_header = env.str("SECURE_PROXY_SSL_HEADER", default="")
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https"
+    )
+if BEACON_HTTPS and not CSRF_TRUSTED_ORIGINS:
+    CSRF_TRUSTED_ORIGINS = [BEACON_BASE_URL]
+
+# Content Security Policy (django-csp): every script and style is a file served
+# by Beacon itself (no inline <script>, no style attributes, no CDN).
+BEACON_CSP_DIRECTIVES: dict[str, list[str]] = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+# Enforced behind https; elsewhere (local http) only reported in the browser console.
+if env.bool("BEACON_CSP_ENFORCE", default=BEACON_HTTPS):
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": BEACON_CSP_DIRECTIVES}
+else:
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": BEACON_CSP_DIRECTIVES}
+
+# The SQLite file is private to Beacon's user (0600), like the data folder.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    ensure_private_file(str(DATABASES["default"]["NAME"]))
+# --- end of production defaults (ops) -----------------------------------------

@@ -26,6 +26,13 @@ def fast_password_hasher(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def loopback_receivers_allowed(settings: Any) -> None:
+    """Tests deliver to receivers on 127.0.0.1, as `make run`'s local demo may
+    (production, with DEBUG off, refuses private addresses by default)."""
+    settings.BEACON_ALLOWED_PRIVATE_NETWORKS = ["127.0.0.0/8", "::1/128"]
+
+
 @pytest.fixture
 def team(db: Any) -> Team:
     return Team.objects.create(slug="acme", name="Acme ML")

@@ -65,6 +65,12 @@ def base_url(live_server: Any, settings: Any) -> str:
     return url
 
 
+@pytest.fixture(autouse=True)
+def enforced_csp(settings: Any) -> None:
+    """Pages are driven under the Content-Security-Policy production enforces."""
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": settings.BEACON_CSP_DIRECTIVES}
+
+
 @pytest.fixture
 def page(browser: Any, base_url: str) -> Iterator[Any]:
     context = browser.new_context(
@@ -72,8 +78,12 @@ def page(browser: Any, base_url: str) -> Iterator[Any]:
     )
     context.set_default_timeout(15_000)
     pg = context.new_page()
+    violations: list[str] = []
+    pg.on("console", lambda msg: violations.append(f"{pg.url}: {msg.text}")
+          if "Content Security Policy" in msg.text else None)
     yield pg
     context.close()
+    assert not violations, "the page broke the Content-Security-Policy:\n" + "\n".join(violations)
 
 
 def login(page: Any, username: str, password: str) -> None:

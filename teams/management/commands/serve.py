@@ -1,52 +1,56 @@
-"""Run the web server and the django-q2 cluster together; Ctrl-C stops both."""
+"""Run Beacon's web server (gunicorn) and the django-q2 cluster together, supervised.
+
+A crashed web server or worker is restarted with a short backoff; Ctrl-C (or
+SIGTERM) stops both, and every process they started, before "Beacon stopped." is
+printed. See config/supervisor.py.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
-import subprocess
 import sys
-import time
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+
+from config.supervisor import Service, Supervisor
 
 
 class Command(BaseCommand):
-    help = "Run Beacon's web server and background worker together (Ctrl-C stops both)."
+    help = (
+        "Run Beacon's web server (gunicorn, WEB_CONCURRENCY workers) and background "
+        "worker (qcluster) together; restarts either if it crashes, Ctrl-C stops both."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
+        parser.add_argument(
+            "--grace", type=float, default=float(os.environ.get("BEACON_STOP_GRACE", "10")),
+            help="seconds the web server and the worker get to stop before they are killed",
+        )
 
-    def handle(self, *args: Any, host: str, port: str, **options: Any) -> None:
-        manage = [sys.executable, "manage.py"]
-        procs = [
-            subprocess.Popen([*manage, "qcluster"]),
-            subprocess.Popen([*manage, "runserver", "--noreload", f"{host}:{port}"]),
-        ]
-        stopping = False
-
-        def stop(*_: object) -> None:
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
-        try:
-            while not stopping and all(p.poll() is None for p in procs):
-                time.sleep(0.3)
-        finally:
-            for p in procs:
-                if p.poll() is None:
-                    p.send_signal(signal.SIGTERM)
-            deadline = time.monotonic() + 15
-            for p in procs:
-                try:
-                    p.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    p.kill()
-        failed = [p for p in procs if p.returncode not in (0, -signal.SIGTERM, -signal.SIGINT)]
-        if failed and not stopping:
-            raise SystemExit(1)
+    def handle(self, *args: Any, host: str, port: str, grace: float, **options: Any) -> None:
+        logging.getLogger("beacon.serve").setLevel(logging.INFO)
+        base = Path(settings.BASE_DIR)
+        python = sys.executable
+        web = Service("web", [
+            python, "-m", "gunicorn", "-c", str(base / "config" / "gunicorn_conf.py"),
+            "--bind", f"{host}:{port}", "config.wsgi:application",
+        ])
+        worker = Service("worker", [python, str(base / "manage.py"), "qcluster"])
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        supervisor = Supervisor([web, worker], cwd=base, env=env, grace=grace)
+        signal.signal(signal.SIGINT, supervisor.request_stop)
+        signal.signal(signal.SIGTERM, supervisor.request_stop)
+        self.stdout.write(f"Beacon on http://{host}:{port}/ (Ctrl-C stops it)")
+        self.stdout.flush()
+        code = supervisor.run()
+        if code:
+            self.stderr.write(supervisor.failed or "Beacon failed.")
+            raise SystemExit(code)
         self.stdout.write("Beacon stopped.")
