@@ -109,8 +109,21 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the worker share the file: wait for locks instead of
     # failing, and use a file test database so a real qcluster can reach it.
+    # --- SQLite as an embedded database (platform) ---------------------------
+    SQLITE_BUSY_TIMEOUT = env.int("BEACON_SQLITE_TIMEOUT", default=30)  # seconds
+    # WAL lets readers go on while one writer writes; IMMEDIATE takes the write
+    # lock when a transaction starts (no deadlock-prone lock upgrades); the busy
+    # timeout makes a writer wait for the lock instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+        {
+            "timeout": SQLITE_BUSY_TIMEOUT,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": (
+                "PRAGMA journal_mode=WAL;"
+                "PRAGMA synchronous=NORMAL;"
+                f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000};"
+            ),
+        }
     )
     DATABASES["default"]["TEST"] = {
         "NAME": str(DATA_DIR / f"test-beacon-{os.getpid()}.sqlite3")
@@ -142,6 +155,11 @@ WHITENOISE_USE_FINDERS = True
 
 # Request bodies: the history endpoint accepts up to 10,000 rows per call.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
+
+# --- Short write transactions (platform) ----------------------------------------
+# A history post is written in chunks of about this many values, one short
+# transaction each, so a large upload never holds the (SQLite) write lock for long.
+BEACON_HISTORY_CHUNK_POINTS = env.int("BEACON_HISTORY_CHUNK_POINTS", default=5000)
 
 REDIS_URL = env.str("REDIS_URL", default="")
 Q_CLUSTER: dict[str, object] = {

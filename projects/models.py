@@ -78,6 +78,35 @@ class Project(models.Model):
         return project
 
 
+HistoryRow = tuple[int, dict[str, float]]
+
+
+class StepsGoBackwards(ValueError):
+    """A history row's step is before an earlier row's, or before the run's last step
+    without being a row already stored. ``index`` is the row's position in the post."""
+
+    def __init__(self, index: int, step: int, last: int) -> None:
+        super().__init__(f"Step {step} goes backwards: the run is already at step {last}.")
+        self.index = index
+
+
+def history_chunks(rows: list[HistoryRow], chunk_points: int) -> list[list[HistoryRow]]:
+    """``rows`` cut into consecutive chunks of about ``chunk_points`` values each,
+    only between different steps (a step's rows stay in one chunk)."""
+    chunks: list[list[HistoryRow]] = []
+    current: list[HistoryRow] = []
+    points = 0
+    for step, metrics in rows:
+        if current and points >= chunk_points and step != current[-1][0]:
+            chunks.append(current)
+            current, points = [], 0
+        current.append((step, metrics))
+        points += max(1, len(metrics))
+    if current:
+        chunks.append(current)
+    return chunks
+
+
 def generate_run_id() -> str:
     return pysecrets.token_hex(4)
 
@@ -181,18 +210,50 @@ class Run(models.Model):
             data={"run": run_data(self), "state": self.state, "previous_state": previous},
         )
 
-    def log_history(self, rows: list[tuple[int, dict[str, float]]], user: Any) -> int:
-        """Append metric rows ``(step, {name: value})``; emits one ``RUN_METRIC`` event.
+    def unstored(self, rows: list[HistoryRow]) -> list[HistoryRow]:
+        """``rows`` without the ones already stored, so a retried post is a no-op.
 
-        Steps must not go backwards within a run (``ValueError``); a row may
-        repeat the last step (more metrics of the same step)."""
+        A row at or before the run's last step counts as stored when every one of
+        its metrics has that value at that step. Raises :class:`StepsGoBackwards`
+        for a row before the last step that is not stored, or for steps going
+        backwards within ``rows``; a new row may repeat the last step (more metrics
+        of the same step)."""
+        previous: int | None = None
+        for index, (step, _) in enumerate(rows):
+            if previous is not None and step < previous:
+                raise StepsGoBackwards(index, step, previous)
+            previous = step
+        last = self.last_step
+        if last is None or not rows or rows[0][0] > last:
+            return rows
+        stored = set(
+            self.metric_points.filter(step__gte=rows[0][0], step__lte=last).values_list(
+                "step", "key", "value"
+            )
+        )
+        fresh: list[HistoryRow] = []
+        for index, (step, metrics) in enumerate(rows):
+            if step > last:
+                fresh.extend(rows[index:])
+                break
+            if all((step, k, MetricPoint.to_db(v)) in stored for k, v in metrics.items()):
+                continue
+            if step < last:
+                raise StepsGoBackwards(index, step, last)
+            fresh.append((step, metrics))
+        return fresh
+
+    def log_history(self, rows: list[HistoryRow], user: Any) -> int:
+        """Append metric rows ``(step, {name: value})`` in one transaction; emits one
+        ``RUN_METRIC`` event for the rows written. Returns the number of rows written.
+
+        Rows already stored (a retry) are skipped; see :meth:`unstored` for the
+        ``StepsGoBackwards`` rule. Call with the run locked (``select_for_update``)
+        when other requests may write its history at the same time."""
+        rows = self.unstored(rows)
         if not rows:
             return 0
-        last = self.last_step
-        for step, _ in rows:
-            if last is not None and step < last:
-                raise ValueError(f"step {step} goes backwards (last step is {last})")
-            last = step
+        last = rows[-1][0] if self.last_step is None else max(self.last_step, rows[-1][0])
         now = timezone.now()
         points = [
             MetricPoint(run=self, key=k, step=step, value=MetricPoint.to_db(v), created_at=now)
@@ -229,6 +290,28 @@ class Run(models.Model):
                     },
                 )
         return len(rows)
+
+    def append_history(self, rows: list[HistoryRow], user: Any, *, chunk_points: int) -> int:
+        """Append a large post in chunks of about ``chunk_points`` values, each chunk
+        its own short transaction with the run locked, so one upload never holds the
+        database (SQLite has one writer) for long. Returns the number of rows written.
+
+        Each chunk is what a smaller post would be: its points, the summary and last
+        step, and one ``RUN_METRIC`` event for its steps, committed together. A step's
+        rows are never split across chunks. The whole post is checked first, so a
+        ``StepsGoBackwards`` post writes nothing; rows already stored are skipped
+        (a retry after a lost answer, or after a failure between chunks)."""
+        self.unstored(rows)
+        written = 0
+        for chunk in history_chunks(rows, chunk_points):
+            with transaction.atomic():
+                locked = Run.objects.select_for_update().select_related("project__team").get(
+                    pk=self.pk
+                )
+                written += locked.log_history(chunk, user)
+            self.summary, self.last_step = locked.summary, locked.last_step
+            self.updated_at = locked.updated_at
+        return written
 
     def history(self, key: str) -> list[tuple[int, float]]:
         """Every ``(step, value)`` of one metric, in step order."""
