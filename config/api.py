@@ -23,6 +23,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 
+from config import ratelimit
 from config.middleware import unavailable_json
 from config.openapi import document_errors
 from teams.access import teams_of
@@ -48,11 +49,30 @@ class ApiError(Exception):
         self.fields = fields or {}
 
 
+class RateLimited(ApiError):
+    """429 ``rate_limited``, answered with ``Retry-After``."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(429, "rate_limited", f"{message} Try again in {retry_after} s.")
+        self.retry_after = retry_after
+
+
 class ApiKeyAuth(HttpBearer):
+    """Bearer API keys, with the rate limits of ``config.ratelimit``."""
+
     def authenticate(self, request: HttpRequest, token: str) -> Any:
+        address = ratelimit.client_address(request)
+        bad_keys = ratelimit.bad_key_limit()
+        wait = bad_keys.reached(address)
+        if wait is not None:
+            raise RateLimited("Too many wrong API keys from your address.", wait)
         key = ApiKey.authenticate(token)
         if key is None:
+            bad_keys.hit(address)
             return None
+        wait = ratelimit.key_rate().hit(str(key.pk))
+        if wait is not None:
+            raise RateLimited("Too many requests with this API key.", wait)
         request.user = key.user
         return key.user
 
@@ -208,7 +228,10 @@ def _location(loc: list[Any] | tuple[Any, ...]) -> str:
 
 @api.exception_handler(ApiError)
 def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
-    return error_response(request, exc.status, exc.code, exc.message, exc.fields)
+    response = error_response(request, exc.status, exc.code, exc.message, exc.fields)
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(NinjaValidationError)

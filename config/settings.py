@@ -8,6 +8,7 @@ the project folder. On first run a missing ``SECRET_KEY`` or
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -189,3 +190,46 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Throttling (platform) --------------------------------------------------------
+# Logins (/login/ and /admin/login/): django-axes locks a username out from one
+# address after BEACON_LOGIN_FAILURE_LIMIT failures, for BEACON_LOGIN_COOLOFF_MINUTES.
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as django-axes asks
+AUTHENTICATION_BACKENDS = [
+    "teams.lockout.LoginLockoutBackend",  # refuses locked-out logins before checking them
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("BEACON_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("BEACON_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_CALLABLE = "teams.lockout.locked_out"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+
+# The API (config/ratelimit.py): requests per minute per key, and wrong keys per
+# client address per period; 0 turns a limit off.
+BEACON_API_RATE = env.int("BEACON_API_RATE", default=1200)
+BEACON_API_BAD_KEY_LIMIT = env.int("BEACON_API_BAD_KEY_LIMIT", default=20)
+BEACON_API_BAD_KEY_PERIOD = env.int("BEACON_API_BAD_KEY_PERIOD", default=600)
+
+# Counters live in Django's cache, shared by every web process: Redis when
+# REDIS_URL is set, else files under BEACON_CACHE_DIR (not the database, so
+# counting a request never waits for SQLite's write lock).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "beacon",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": env.str("BEACON_CACHE_DIR", default=str(DATA_DIR / "cache")),
+            "OPTIONS": {"MAX_ENTRIES": 20000},
+        }
+    }

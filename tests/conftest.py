@@ -4,6 +4,7 @@ with real API keys, and the integrations and automations the page tests use."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,6 +25,18 @@ pytest_plugins = ["tests.support.automation_fixtures"]
 def fast_password_hasher(settings: Any) -> None:
     """Tests create many users; a fast hasher keeps them quick."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def own_cache(settings: Any) -> None:
+    """Each test counts rate limits and lockouts in a cache of its own (in memory), so
+    tests never see each other's counts, nor those of runs in parallel."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"test-{uuid.uuid4().hex}",
+        }
+    }
 
 
 @pytest.fixture
