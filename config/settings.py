@@ -161,6 +161,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 # A history post is written in chunks of about this many values, one short
 # transaction each, so a large upload never holds the (SQLite) write lock for long.
 BEACON_HISTORY_CHUNK_POINTS = env.int("BEACON_HISTORY_CHUNK_POINTS", default=5000)
+# Seconds between chunks, so other writers waiting for SQLite's one write lock get it
+# (SQLite does not queue them). PostgreSQL locks rows and needs no pause.
+BEACON_HISTORY_CHUNK_PAUSE = env.float(
+    "BEACON_HISTORY_CHUNK_PAUSE",
+    default=0.1 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else 0.0,
+)
 
 REDIS_URL = env.str("REDIS_URL", default="")
 Q_CLUSTER: dict[str, object] = {

@@ -236,7 +236,11 @@ def log_history(
     rows = parse_history(payload.rows, None)
     try:
         # Short transactions, one per chunk; rows already stored (a retry) are skipped.
-        obj.append_history(rows, request.user, chunk_points=settings.BEACON_HISTORY_CHUNK_POINTS)
+        obj.append_history(
+            rows, request.user,
+            chunk_points=settings.BEACON_HISTORY_CHUNK_POINTS,
+            pause=settings.BEACON_HISTORY_CHUNK_PAUSE,
+        )
     except StepsGoBackwards as exc:
         fields = {f"rows.{exc.index}.step": [str(exc)]}
         raise invalid(fields, "Some history rows are not valid.") from exc

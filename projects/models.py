@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 import re
 import secrets as pysecrets
+import time
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -256,9 +257,7 @@ class Run(models.Model):
         last = rows[-1][0] if self.last_step is None else max(self.last_step, rows[-1][0])
         now = timezone.now()
         points = [
-            MetricPoint(run=self, key=k, step=step, value=MetricPoint.to_db(v), created_at=now)
-            for step, metrics in rows
-            for k, v in metrics.items()
+            (k, step, MetricPoint.to_db(v)) for step, metrics in rows for k, v in metrics.items()
         ]
         summary = dict(self.summary)
         for _, metrics in rows:
@@ -266,7 +265,7 @@ class Run(models.Model):
                 summary[k] = encode_number(v)
         names = sorted({k for _, metrics in rows for k in metrics})
         with transaction.atomic():
-            MetricPoint.objects.bulk_create(points, batch_size=2000)
+            MetricPoint.insert(self.pk, points, now)
             self.summary = summary
             self.last_step = last
             self.updated_at = now
@@ -291,7 +290,9 @@ class Run(models.Model):
                 )
         return len(rows)
 
-    def append_history(self, rows: list[HistoryRow], user: Any, *, chunk_points: int) -> int:
+    def append_history(
+        self, rows: list[HistoryRow], user: Any, *, chunk_points: int, pause: float = 0.0
+    ) -> int:
         """Append a large post in chunks of about ``chunk_points`` values, each chunk
         its own short transaction with the run locked, so one upload never holds the
         database (SQLite has one writer) for long. Returns the number of rows written.
@@ -300,10 +301,16 @@ class Run(models.Model):
         step, and one ``RUN_METRIC`` event for its steps, committed together. A step's
         rows are never split across chunks. The whole post is checked first, so a
         ``StepsGoBackwards`` post writes nothing; rows already stored are skipped
-        (a retry after a lost answer, or after a failure between chunks)."""
+        (a retry after a lost answer, or after a failure between chunks).
+
+        ``pause`` seconds between chunks leave the write lock free for a while: SQLite
+        hands it to no one in particular, and a writer that just committed would
+        otherwise take it again before the others waiting for it wake up."""
         self.unstored(rows)
         written = 0
-        for chunk in history_chunks(rows, chunk_points):
+        for number, chunk in enumerate(history_chunks(rows, chunk_points)):
+            if number and pause > 0:
+                time.sleep(pause)
             with transaction.atomic():
                 locked = Run.objects.select_for_update().select_related("project__team").get(
                     pk=self.pk
@@ -358,6 +365,27 @@ class MetricPoint(models.Model):
     @property
     def as_float(self) -> float:
         return self.to_float(self.value)
+
+    @classmethod
+    def insert(
+        cls, run_pk: int, points: list[tuple[str, int, float | None]], created_at: Any
+    ) -> None:
+        """Insert ``(key, step, value)`` points of one run (values already ``to_db``).
+
+        One ``executemany`` instead of ``bulk_create``: building model instances and
+        their SQL takes ~10× longer (0.25 s against 0.025 s for 5,000 points), and
+        this runs while the run is locked — on SQLite, the whole database."""
+        if not points:
+            return
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(c) for c in ("run_id", "key", "step", "value", "created_at"))
+        created = connection.ops.adapt_datetimefield_value(created_at)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {quote(cls._meta.db_table)} ({columns}) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                [(run_pk, key, step, value, created) for key, step, value in points],
+            )
 
     @staticmethod
     def to_db(value: float) -> float | None:

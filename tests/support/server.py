@@ -57,9 +57,9 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log}")
             try:
-                requests.get(self.url + "/api/v1/health", timeout=5)
+                requests.get(self.url + "/api/v1/health", timeout=15)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.2)
         raise RuntimeError(f"server not answering after {timeout}s:\n{self.log}")
 

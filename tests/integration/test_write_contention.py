@@ -1,0 +1,116 @@
+"""Two 10,000-row × 20-metric history posts and run creation at once, against a
+real server process (gunicorn, 3 workers × 4 threads) on this run's database — the
+SQLite file by default, where there is one writer at a time (issue 7).
+
+Measured: every answer's status and the latency of the small requests (start a
+run, read the viewer, read a run) made while the two uploads are written. Each
+upload is written in chunks of ``BEACON_HISTORY_CHUNK_POINTS`` values, one short
+transaction each, and authenticated reads write nothing, so small requests wait at
+most about one chunk. The bound asserted is generous for a busy 2-core machine
+(the uploads' JSON parsing competes for the same cores); the test prints what it
+measured.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import threading
+import time
+from typing import Any
+
+import pytest
+import requests
+from django.contrib.auth.models import User
+
+from projects.models import MetricPoint, Run
+from teams.models import ApiKey
+from tests.support.server import running_server
+
+pytestmark = pytest.mark.integration
+
+RUNS = "/api/v1/teams/acme/projects/mnist/runs"
+ROWS, METRICS = 10_000, 20
+# A small request waiting longer is a stall (one transaction per upload made them
+# wait up to 25 s). Measured on a busy 2-core machine (load 2.5–3): median 0.016 s,
+# 95th percentile 0.15–0.17 s, max 0.48–0.50 s; without the pause between chunks
+# the max was 2.6 s (SQLite does not queue waiting writers).
+STALL_LIMIT = 1.5
+UPLOAD_TIMEOUT = 600
+
+
+def history_body() -> bytes:
+    rows = [
+        {"step": s, "metrics": {f"metric_{i}": (s * (i + 1)) % 997 / 7 for i in range(METRICS)}}
+        for s in range(ROWS)
+    ]
+    return json.dumps({"rows": rows}).encode()
+
+
+def test_two_large_uploads_do_not_stall_or_fail_other_requests(
+    transactional_db: Any, member: User, project: Any
+) -> None:
+    for run_id in ("big-1", "big-2"):
+        Run.start(project, author=member, run_id=run_id)
+    upload_keys = [ApiKey.issue(member, f"upload-{i}")[1] for i in range(2)]
+    probe_key = ApiKey.issue(member, "probe")[1]
+    body = history_body()
+    uploads: dict[str, tuple[int, float]] = {}
+    probes: list[tuple[str, int, float]] = []
+
+    with running_server() as server:
+
+        def upload(run_id: str, key: str) -> None:
+            started = time.monotonic()
+            response = requests.post(
+                f"{server.url}{RUNS}/{run_id}/history", data=body, timeout=UPLOAD_TIMEOUT,
+                headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+            )
+            uploads[run_id] = (response.status_code, time.monotonic() - started)
+
+        def probe(session: requests.Session, name: str, method: str, path: str,
+                  **kw: Any) -> None:
+            started = time.monotonic()
+            response = session.request(method, server.url + path, timeout=120, **kw)
+            probes.append((name, response.status_code, time.monotonic() - started))
+
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {probe_key}"
+        probe(session, "warm-up", "GET", "/api/v1/viewer")
+        probes.clear()
+        threads = [
+            threading.Thread(target=upload, args=(f"big-{i + 1}", key))
+            for i, key in enumerate(upload_keys)
+        ]
+        for thread in threads:
+            thread.start()
+        n = 0
+        while any(t.is_alive() for t in threads):
+            n += 1
+            probe(session, "start run", "POST", RUNS, json={"id": f"probe-{n}"})
+            probe(session, "viewer", "GET", "/api/v1/viewer")
+            probe(session, "read run", "GET", f"{RUNS}/probe-{n}")
+            time.sleep(0.05)
+        for thread in threads:
+            thread.join(timeout=UPLOAD_TIMEOUT)
+        log = server.log
+
+    latencies = sorted(latency for _, _, latency in probes)
+    print(
+        f"\nuploads (status, seconds): {uploads}\n"
+        f"{len(probes)} small requests during the uploads: "
+        f"median {statistics.median(latencies):.3f} s, "
+        f"95th {latencies[int(len(latencies) * 0.95)]:.3f} s, max {latencies[-1]:.3f} s"
+    )
+    assert {status for status, _ in uploads.values()} == {202}, (uploads, log[-3000:])
+    bad = [(name, status) for name, status, _ in probes if status >= 300]
+    assert not bad, (bad, log[-3000:])
+    assert "database is locked" not in log
+    assert len(probes) >= 6, "the uploads finished before any request could race them"
+    slow = [(name, round(latency, 2)) for name, _, latency in probes if latency > STALL_LIMIT]
+    assert not slow, slow
+    assert MetricPoint.objects.count() == 2 * ROWS * METRICS
+    assert Run.objects.filter(run_id__startswith="probe-").count() == n
+    for run_id in ("big-1", "big-2"):
+        run = Run.objects.get(run_id=run_id)
+        assert run.last_step == ROWS - 1 and len(run.summary) == METRICS
