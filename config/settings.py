@@ -212,6 +212,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_CALLABLE = "teams.lockout.locked_out"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # lockouts; not every attempt
 
 # The API (config/ratelimit.py): requests per minute per key, and wrong keys per
 # client address per period; 0 turns a limit off.

@@ -349,6 +349,9 @@ class MetricPoint(models.Model):
     ±Infinity are stored as floats. Use :attr:`as_float` (:meth:`to_float` for stored values).
     """
 
+    # Rows per INSERT statement of ``insert`` (5 parameters each; SQLite allows 32,766).
+    INSERT_BATCH = 1000
+
     run = models.ForeignKey(Run, models.CASCADE, related_name="metric_points")
     key = models.CharField(max_length=256)
     step = models.BigIntegerField()
@@ -372,20 +375,24 @@ class MetricPoint(models.Model):
     ) -> None:
         """Insert ``(key, step, value)`` points of one run (values already ``to_db``).
 
-        One ``executemany`` instead of ``bulk_create``: building model instances and
-        their SQL takes ~10× longer (0.25 s against 0.025 s for 5,000 points), and
-        this runs while the run is locked — on SQLite, the whole database."""
-        if not points:
-            return
+        Multi-row INSERTs of plain tuples instead of ``bulk_create``: building model
+        instances and their SQL takes ~10× longer (0.25 s against 0.025 s for 5,000
+        points on SQLite), and this runs while the run is locked — on SQLite, the
+        whole database. (``executemany`` is as fast on SQLite but sends one row per
+        round trip to PostgreSQL.)"""
         quote = connection.ops.quote_name
         columns = ", ".join(quote(c) for c in ("run_id", "key", "step", "value", "created_at"))
         created = connection.ops.adapt_datetimefield_value(created_at)
         with connection.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO {quote(cls._meta.db_table)} ({columns}) "
-                "VALUES (%s, %s, %s, %s, %s)",
-                [(run_pk, key, step, value, created) for key, step, value in points],
-            )
+            for start in range(0, len(points), cls.INSERT_BATCH):
+                batch = points[start:start + cls.INSERT_BATCH]
+                values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(batch))
+                params = [
+                    p for key, step, value in batch for p in (run_pk, key, step, value, created)
+                ]
+                cursor.execute(
+                    f"INSERT INTO {quote(cls._meta.db_table)} ({columns}) VALUES {values}", params
+                )
 
     @staticmethod
     def to_db(value: float) -> float | None:
