@@ -71,6 +71,6 @@ def bad_key_limit() -> Limit:
 
 
 def client_address(request: HttpRequest) -> str:
-    """The address wrong keys are counted against: the socket peer (``REMOTE_ADDR``).
-    Behind a proxy, have it set ``REMOTE_ADDR`` (e.g. gunicorn ``--forwarded-allow-ips``)."""
+    """The address wrong keys are counted against: the socket peer (``REMOTE_ADDR``);
+    ``X-Forwarded-For`` is not trusted (any client could send one)."""
     return request.META.get("REMOTE_ADDR") or "unknown"
