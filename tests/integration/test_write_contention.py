@@ -33,9 +33,11 @@ pytestmark = pytest.mark.integration
 RUNS = "/api/v1/teams/acme/projects/mnist/runs"
 ROWS, METRICS = 10_000, 20
 # A small request waiting longer is a stall (one transaction per upload made them
-# wait up to 25 s). Measured on a busy 2-core machine (load 2.5–3): median 0.016 s,
-# 95th percentile 0.15–0.17 s, max 0.48–0.50 s; without the pause between chunks
-# the max was 2.6 s (SQLite does not queue waiting writers).
+# wait up to 25 s). Measured on a shared 2-core machine: at load 2.5–3, median
+# 0.015 s, 95th percentile 0.1–0.17 s, max 0.2–0.5 s; at load 5–5.7, median
+# 0.04–0.05 s, 95th 0.4–0.6 s, max 0.7–1.0 s (CPU, not the lock: two uploads parse
+# 4 MB of JSON each). Without a pause between chunks the max was 2.6 s at load 3
+# (SQLite does not queue waiting writers).
 STALL_LIMIT = 1.5
 # PostgreSQL locks rows, so nothing waits for a lock there; but a small write's commit
 # waits for the WAL flushes of the uploads on a shared disk (measured max 1.3–1.9 s
