@@ -110,18 +110,17 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the worker share the file: wait for locks instead of
     # failing, and use a file test database so a real qcluster can reach it.
-    # --- SQLite as an embedded database (platform) ---------------------------
-    SQLITE_BUSY_TIMEOUT = env.int("BEACON_SQLITE_TIMEOUT", default=30)  # seconds
     # WAL lets readers go on while one writer writes; IMMEDIATE takes the write
     # lock when a transaction starts (no deadlock-prone lock upgrades); the busy
     # timeout makes a writer wait for the lock instead of failing at once.
+    # (synchronous stays FULL: an answered write survives a power loss too.)
+    SQLITE_BUSY_TIMEOUT = env.int("BEACON_SQLITE_TIMEOUT", default=30)  # seconds
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "timeout": SQLITE_BUSY_TIMEOUT,
             "transaction_mode": "IMMEDIATE",
             "init_command": (
                 "PRAGMA journal_mode=WAL;"
-                "PRAGMA synchronous=NORMAL;"
                 f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000};"
             ),
         }
