@@ -165,3 +165,37 @@ def test_the_middleware_shapes_exceptions_outside_ninja() -> None:
         "fields": {},
     }}
     assert page is None  # pages keep Django's own error handling
+
+
+def test_an_upload_cut_between_chunks_is_completed_by_its_retry(
+    member_api: Any, project: Any, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    settings.BEACON_HISTORY_CHUNK_POINTS = 10
+    Run.start(project, author=None, run_id="r1")
+    rows = [{"step": s, "metrics": {"a": s, "b": -s}} for s in range(30)]  # 6 chunks
+    real = Run.log_history
+    calls = []
+
+    def fail_third(self: Run, chunk: Any, user: Any) -> int:
+        calls.append(chunk[0][0])
+        if len(calls) == 3:
+            raise OperationalError("database is locked")
+        return real(self, chunk, user)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Run, "log_history", fail_third)
+        cut = member_api.post(f"{RUNS}/r1/history", json={"rows": rows})
+    assert_error(cut, 503, "unavailable")
+    assert Run.objects.get(run_id="r1").metric_points.count() == 20  # two chunks saved
+
+    retry = member_api.post(f"{RUNS}/r1/history", json={"rows": rows})
+
+    assert retry.status_code == 202
+    assert Run.objects.get(run_id="r1").metric_points.count() == 60
+    run = Run.objects.get(run_id="r1")
+    assert sorted(s for s, _ in run.history("a")) == list(range(30))  # each step once
+    assert run.last_step == 29
+    # Every point is covered by exactly one metric event, in order.
+    spans = [(e.data["first_step"], e.data["last_step"])
+             for e in Event.objects.filter(type="RUN_METRIC").order_by("id")]
+    assert spans == [(0, 4), (5, 9), (10, 14), (15, 19), (20, 24), (25, 29)]
