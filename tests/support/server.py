@@ -12,6 +12,7 @@ only sees committed rows. Its output is in ``server.log``.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -121,6 +122,4 @@ def running_server(
     finally:
         server.stop()
         log_path.unlink(missing_ok=True)
-        for leftover in Path(cache_dir).glob("*"):
-            leftover.unlink(missing_ok=True)
-        os.rmdir(cache_dir)
+        shutil.rmtree(cache_dir, ignore_errors=True)
