@@ -236,6 +236,8 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": env.str("BEACON_CACHE_DIR", default=str(DATA_DIR / "cache")),
-            "OPTIONS": {"MAX_ENTRIES": 20000},
+            # Every write lists the folder to cull it: keep it small. Counters are
+            # per window and expire; culling one early only forgives a few requests.
+            "OPTIONS": {"MAX_ENTRIES": 2000},
         }
     }
