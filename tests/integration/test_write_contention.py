@@ -1,6 +1,7 @@
 """Two 10,000-row × 20-metric history posts and run creation at once, against a
-real server process (gunicorn, 3 workers × 4 threads) on this run's database — the
-SQLite file by default, where there is one writer at a time (issue 7).
+real server process (gunicorn, 3 workers × 4 threads) and a real worker (qcluster)
+on this run's database — the SQLite file by default, where there is one writer at a
+time (issue 7).
 
 Measured: every answer's status and the latency of the small requests (start a
 run, read the viewer, read a run) made while the two uploads are written. Each
@@ -23,9 +24,13 @@ import pytest
 import requests
 from django.contrib.auth.models import User
 from django.db import connection
+from django_q.models import Task
 
+from automations.models import Event
 from projects.models import MetricPoint, Run
 from teams.models import ApiKey
+from tests.integration.conftest import wait_until_quiet
+from tests.support.qcluster import running_qcluster
 from tests.support.server import running_server
 
 pytestmark = pytest.mark.integration
@@ -34,11 +39,14 @@ RUNS = "/api/v1/teams/acme/projects/mnist/runs"
 ROWS, METRICS = 10_000, 20
 # A small request waiting longer is a stall (one transaction per upload made them
 # wait up to 25 s). Measured on a shared 2-core machine: at load 2.5–3, median
-# 0.015 s, 95th percentile 0.1–0.17 s, max 0.2–0.5 s; at load 5–5.7, median
-# 0.04–0.05 s, 95th 0.4–0.6 s, max 0.7–1.0 s (CPU, not the lock: two uploads parse
-# 4 MB of JSON each). Without a pause between chunks the max was 2.6 s at load 3
-# (SQLite does not queue waiting writers).
-STALL_LIMIT = 1.5
+# 0.015 s, 95th percentile 0.1–0.17 s, max 0.2–0.5 s; at load 5–6.5 (with the
+# worker processing the events too), median 0.04–0.05 s, 95th 0.4–0.6 s, max
+# 0.7–1.25 s (CPU more than the lock: two uploads parse 4 MB of JSON each).
+# Without a pause between chunks the max was 2.6 s at load 3 (SQLite does not queue
+# waiting writers).
+# Asserted: 95 % of them within a second, and none over STALL_LIMIT (a margin for a
+# CPU-starved moment on a shared machine; lock starvation showed 2.6–11 s).
+STALL_LIMIT = 2.0
 # PostgreSQL locks rows, so nothing waits for a lock there; but a small write's commit
 # waits for the WAL flushes of the uploads on a shared disk (measured max 1.3–1.9 s
 # at load 4–5). Checked for errors and gross stalls only.
@@ -57,15 +65,13 @@ def history_body() -> bytes:
 def test_two_large_uploads_do_not_stall_or_fail_other_requests(
     transactional_db: Any, member: User, project: Any
 ) -> None:
-    for run_id in ("big-1", "big-2"):
-        Run.start(project, author=member, run_id=run_id)
     upload_keys = [ApiKey.issue(member, f"upload-{i}")[1] for i in range(2)]
     probe_key = ApiKey.issue(member, "probe")[1]
     body = history_body()
     uploads: dict[str, tuple[int, float]] = {}
     probes: list[tuple[str, int, float]] = []
 
-    with running_server() as server:
+    with running_qcluster() as cluster, running_server({"Q_CLUSTER_NAME": cluster.name}) as server:
 
         def upload(run_id: str, key: str) -> None:
             started = time.monotonic()
@@ -83,6 +89,8 @@ def test_two_large_uploads_do_not_stall_or_fail_other_requests(
 
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {probe_key}"
+        for run_id in ("big-1", "big-2"):
+            probe(session, "warm-up", "POST", RUNS, json={"id": run_id})
         probe(session, "warm-up", "GET", "/api/v1/viewer")
         probes.clear()
         threads = [
@@ -101,6 +109,9 @@ def test_two_large_uploads_do_not_stall_or_fail_other_requests(
         for thread in threads:
             thread.join(timeout=UPLOAD_TIMEOUT)
         log = server.log
+        # The worker processed every event meanwhile, without failing a task.
+        wait_until_quiet(timeout=240)
+        worker_log = cluster.log
 
     latencies = sorted(latency for _, _, latency in probes)
     print(
@@ -112,11 +123,15 @@ def test_two_large_uploads_do_not_stall_or_fail_other_requests(
     assert {status for status, _ in uploads.values()} == {202}, (uploads, log[-3000:])
     bad = [(name, status) for name, status, _ in probes if status >= 300]
     assert not bad, (bad, log[-3000:])
-    assert "database is locked" not in log
+    assert "database is locked" not in log + worker_log
+    assert not Task.objects.filter(success=False).exists(), worker_log[-3000:]
+    assert Event.objects.filter(type="RUN_METRIC").count() >= 2 * ROWS * METRICS // 5000
     assert len(probes) >= 6, "the uploads finished before any request could race them"
     limit = STALL_LIMIT if connection.vendor == "sqlite" else POSTGRES_STALL_LIMIT
     slow = [(name, round(latency, 2)) for name, _, latency in probes if latency > limit]
     assert not slow, slow
+    if connection.vendor == "sqlite":
+        assert latencies[int(len(latencies) * 0.95)] <= 1.0, latencies[-20:]
     assert MetricPoint.objects.count() == 2 * ROWS * METRICS
     assert Run.objects.filter(run_id__startswith="probe-").count() == n
     for run_id in ("big-1", "big-2"):
