@@ -323,7 +323,9 @@ def enqueue_delivery(execution_id: int) -> None:
 
 
 def enqueue_delivery_on_commit(execution_id: int) -> None:
-    transaction.on_commit(lambda: enqueue_delivery(execution_id))
+    from automations.emit import queue_on_commit
+
+    queue_on_commit(enqueue_delivery, execution_id, "execution")
 
 
 def process(event: Event) -> list[Execution]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -11,6 +13,8 @@ from automations.models import Event, Scope
 if TYPE_CHECKING:
     from projects.models import Project
     from registries.models import Registry
+
+log = logging.getLogger(__name__)
 
 
 def emit_event(
@@ -42,8 +46,26 @@ def emit_event(
         author_name=getattr(author, "username", "") or "",
         data=data,
     )
-    transaction.on_commit(lambda: enqueue_event(event.pk))
+    queue_on_commit(enqueue_event, event.pk, "event")
     return event
+
+
+def queue_on_commit(enqueue: Callable[[int], None], pk: int, what: str) -> None:
+    """Call ``enqueue(pk)`` after the caller's transaction commits; a broker that
+    fails then (Redis down) is logged, not raised. The row is saved and the
+    request answers success; the row stays unprocessed / pending, so the sweep
+    (``automations.tasks.sweep``) queues it once the broker is back."""
+
+    def enqueue_or_log() -> None:
+        try:
+            enqueue(pk)
+        except Exception as exc:  # any broker failure: the saved write must still succeed
+            log.warning(
+                "could not queue %s %s (%s: %s); the sweep will queue it later",
+                what, pk, type(exc).__name__, exc,
+            )
+
+    transaction.on_commit(enqueue_or_log)
 
 
 def enqueue_event(event_id: int) -> None:

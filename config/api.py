@@ -6,6 +6,7 @@ Every error leaves as ``{"error": {"code", "message", "fields"}}`` (API.md).
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 import sys
@@ -14,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -22,9 +23,13 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 
+from config import ratelimit
+from config.middleware import unavailable_json
 from config.openapi import document_errors
 from teams.access import teams_of
 from teams.models import ApiKey
+
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -44,11 +49,30 @@ class ApiError(Exception):
         self.fields = fields or {}
 
 
+class RateLimited(ApiError):
+    """429 ``rate_limited``, answered with ``Retry-After``."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(429, "rate_limited", f"{message} Try again in {retry_after} s.")
+        self.retry_after = retry_after
+
+
 class ApiKeyAuth(HttpBearer):
+    """Bearer API keys, with the rate limits of ``config.ratelimit``."""
+
     def authenticate(self, request: HttpRequest, token: str) -> Any:
+        address = ratelimit.client_address(request)
+        bad_keys = ratelimit.bad_key_limit()
+        wait = bad_keys.reached(address)
+        if wait is not None:
+            raise RateLimited("Too many wrong API keys from your address.", wait)
         key = ApiKey.authenticate(token)
         if key is None:
+            bad_keys.hit(address)
             return None
+        wait = ratelimit.key_rate().hit(str(key.pk))
+        if wait is not None:
+            raise RateLimited("Too many requests with this API key.", wait)
         request.user = key.user
         return key.user
 
@@ -204,7 +228,10 @@ def _location(loc: list[Any] | tuple[Any, ...]) -> str:
 
 @api.exception_handler(ApiError)
 def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
-    return error_response(request, exc.status, exc.code, exc.message, exc.fields)
+    response = error_response(request, exc.status, exc.code, exc.message, exc.fields)
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(NinjaValidationError)
@@ -260,6 +287,27 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         fields = {"body": ["Send a JSON object, e.g. {\"name\": \"value\"}."]}
     code = codes.get(exc.status_code, "error")
     return error_response(request, exc.status_code, code, message, fields)
+
+
+@api.exception_handler(OperationalError)
+def on_database_unavailable(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+    log.warning("database unavailable for %s %s: %s", request.method, request.path, exc)
+    return unavailable_json()
+
+
+@api.exception_handler(InterfaceError)
+def on_database_gone(request: HttpRequest, exc: InterfaceError) -> HttpResponse:
+    log.warning("database connection lost for %s %s: %s", request.method, request.path, exc)
+    return unavailable_json()
+
+
+@api.exception_handler(Exception)
+def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A bug: logged with its traceback, answered in the error shape (never the traceback)."""
+    log.exception("unexpected error for %s %s", request.method, request.path)
+    return error_response(
+        request, 500, "internal", "Something went wrong on the server; it has been logged."
+    )
 
 
 @api.get("/health", auth=None, tags=["meta"])

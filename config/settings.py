@@ -8,6 +8,7 @@ the project folder. On first run a missing ``SECRET_KEY`` or
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -124,8 +125,20 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the worker share the file: wait for locks instead of
     # failing, and use a file test database so a real qcluster can reach it.
+    # WAL lets readers go on while one writer writes; IMMEDIATE takes the write
+    # lock when a transaction starts (no deadlock-prone lock upgrades); the busy
+    # timeout makes a writer wait for the lock instead of failing at once.
+    # (synchronous stays FULL: an answered write survives a power loss too.)
+    SQLITE_BUSY_TIMEOUT = env.int("BEACON_SQLITE_TIMEOUT", default=30)  # seconds
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+        {
+            "timeout": SQLITE_BUSY_TIMEOUT,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": (
+                "PRAGMA journal_mode=WAL;"
+                f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000};"
+            ),
+        }
     )
     DATABASES["default"]["TEST"] = {
         "NAME": str(DATA_DIR / f"test-beacon-{os.getpid()}.sqlite3")
@@ -157,6 +170,17 @@ WHITENOISE_USE_FINDERS = True
 
 # Request bodies: the history endpoint accepts up to 10,000 rows per call.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
+
+# --- Short write transactions (platform) ----------------------------------------
+# A history post is written in chunks of about this many values, one short
+# transaction each, so a large upload never holds the (SQLite) write lock for long.
+BEACON_HISTORY_CHUNK_POINTS = env.int("BEACON_HISTORY_CHUNK_POINTS", default=5000)
+# Seconds between chunks, so other writers waiting for SQLite's one write lock get it
+# (SQLite does not queue them). PostgreSQL locks rows and needs no pause.
+BEACON_HISTORY_CHUNK_PAUSE = env.float(
+    "BEACON_HISTORY_CHUNK_PAUSE",
+    default=0.1 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else 0.0,
+)
 
 REDIS_URL = env.str("REDIS_URL", default="")
 Q_CLUSTER: dict[str, object] = {
@@ -234,3 +258,49 @@ else:
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     ensure_private_file(str(DATABASES["default"]["NAME"]))
 # --- end of production defaults (ops) -----------------------------------------
+
+# --- Throttling (platform) --------------------------------------------------------
+# Logins (/login/ and /admin/login/): django-axes locks a username out from one
+# address after BEACON_LOGIN_FAILURE_LIMIT failures, for BEACON_LOGIN_COOLOFF_MINUTES.
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as django-axes asks
+AUTHENTICATION_BACKENDS = [
+    "teams.lockout.LoginLockoutBackend",  # refuses locked-out logins before checking them
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("BEACON_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("BEACON_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_CALLABLE = "teams.lockout.locked_out"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # lockouts; not every attempt
+
+# The API (config/ratelimit.py): requests per minute per key, and wrong keys per
+# client address per period; 0 turns a limit off.
+BEACON_API_RATE = env.int("BEACON_API_RATE", default=1200)
+BEACON_API_BAD_KEY_LIMIT = env.int("BEACON_API_BAD_KEY_LIMIT", default=20)
+BEACON_API_BAD_KEY_PERIOD = env.int("BEACON_API_BAD_KEY_PERIOD", default=600)
+
+# Counters live in Django's cache, shared by every web process: Redis when
+# REDIS_URL is set, else files under BEACON_CACHE_DIR (not the database, so
+# counting a request never waits for SQLite's write lock).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "beacon",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": env.str("BEACON_CACHE_DIR", default=str(DATA_DIR / "cache")),
+            # Every write lists the folder to cull it: keep it small. Counters are
+            # per window and expire; culling one early only forgives a few requests.
+            "OPTIONS": {"MAX_ENTRIES": 2000},
+        }
+    }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
@@ -14,7 +15,14 @@ from ninja import Router, Status
 
 from automations.subjects import absolute_url
 from config.api import ApiError
-from projects.models import Artifact, ArtifactVersion, Project, Run, encode_number
+from projects.models import (
+    Artifact,
+    ArtifactVersion,
+    Project,
+    Run,
+    StepsGoBackwards,
+    encode_number,
+)
 from projects.schemas import AliasIn, ArtifactIn, HistoryIn, RunIn, RunPatch, parse_history
 from teams.access import Role, get_team
 from teams.models import Team
@@ -152,7 +160,11 @@ def get_project(request: HttpRequest, team: str, project: str) -> dict[str, Any]
 # --- Runs ------------------------------------------------------------------
 
 
-@router.post("/{team}/projects/{project}/runs", response={201: dict}, summary="Start a run")
+@router.post(
+    "/{team}/projects/{project}/runs",
+    response={200: dict, 201: dict},
+    summary="Start a run (the same id and body again: 200 with that run)",
+)
 def create_run(
     request: HttpRequest, team: str, project: str, payload: RunIn
 ) -> tuple[int, dict[str, Any]]:
@@ -168,8 +180,24 @@ def create_run(
             tags=payload.tags,
         )
     except IntegrityError as exc:  # Run.start is atomic: nothing was written
+        existing = proj.runs.select_related("project__team", "author").filter(
+            run_id=payload.id
+        ).first()
+        if existing is not None and _same_run(existing, payload, request.user):
+            # A retry of a start that was saved (its answer was lost): the same run.
+            return Status(200, run_out(existing))
         raise ApiError(409, "conflict", f"Run {payload.id} already exists in {proj.name}.") from exc
     return Status(201, run_out(run))
+
+
+def _same_run(run: Run, payload: RunIn, user: Any) -> bool:
+    """Whether ``payload`` from ``user`` is the body that started ``run``."""
+    return (
+        run.author_id == user.pk
+        and run.display_name == (payload.display_name or "")
+        and run.config == payload.config
+        and run.tags == payload.tags
+    )
 
 
 @router.get("/{team}/projects/{project}/runs", summary="List runs, newest first")
@@ -206,15 +234,18 @@ def log_history(
 ) -> tuple[int, dict[str, int]]:
     access = get_team(request.user, team, need=Role.MEMBER)
     obj = _run(_project(access.team, project), run)
-    with transaction.atomic():
-        # Lock the run so concurrent calls cannot interleave steps.
-        locked = Run.objects.select_for_update().select_related("project__team").get(pk=obj.pk)
-        rows = parse_history(payload.rows, locked.last_step)
-        try:
-            accepted = locked.log_history(rows, request.user)
-        except ValueError as exc:
-            raise invalid({"rows": [str(exc)]}) from exc
-    return Status(202, {"accepted": accepted})
+    rows = parse_history(payload.rows, None)
+    try:
+        # Short transactions, one per chunk; rows already stored (a retry) are skipped.
+        obj.append_history(
+            rows, request.user,
+            chunk_points=settings.BEACON_HISTORY_CHUNK_POINTS,
+            pause=settings.BEACON_HISTORY_CHUNK_PAUSE,
+        )
+    except StepsGoBackwards as exc:
+        fields = {f"rows.{exc.index}.step": [str(exc)]}
+        raise invalid(fields, "Some history rows are not valid.") from exc
+    return Status(202, {"accepted": len(rows)})
 
 
 @router.get(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 import re
 import secrets as pysecrets
+import time
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -102,6 +103,35 @@ class Project(models.Model):
         """Projects are created on first use (like ``wandb.init``)."""
         project, _ = cls.objects.get_or_create(team=team, name=name)
         return project
+
+
+HistoryRow = tuple[int, dict[str, float]]
+
+
+class StepsGoBackwards(ValueError):
+    """A history row's step is before an earlier row's, or before the run's last step
+    without being a row already stored. ``index`` is the row's position in the post."""
+
+    def __init__(self, index: int, step: int, last: int) -> None:
+        super().__init__(f"Step {step} goes backwards: the run is already at step {last}.")
+        self.index = index
+
+
+def history_chunks(rows: list[HistoryRow], chunk_points: int) -> list[list[HistoryRow]]:
+    """``rows`` cut into consecutive chunks of about ``chunk_points`` values each,
+    only between different steps (a step's rows stay in one chunk)."""
+    chunks: list[list[HistoryRow]] = []
+    current: list[HistoryRow] = []
+    points = 0
+    for step, metrics in rows:
+        if current and points >= chunk_points and step != current[-1][0]:
+            chunks.append(current)
+            current, points = [], 0
+        current.append((step, metrics))
+        points += max(1, len(metrics))
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 def generate_run_id() -> str:
@@ -207,23 +237,53 @@ class Run(models.Model):
             data={"run": run_data(self), "state": self.state, "previous_state": previous},
         )
 
-    def log_history(self, rows: list[tuple[int, dict[str, float]]], user: Any) -> int:
-        """Append metric rows ``(step, {name: value})``; emits one ``RUN_METRIC`` event.
+    def unstored(self, rows: list[HistoryRow]) -> list[HistoryRow]:
+        """``rows`` without the ones already stored, so a retried post is a no-op.
 
-        Steps must not go backwards within a run (``ValueError``); a row may
-        repeat the last step (more metrics of the same step)."""
+        A row at or before the run's last step counts as stored when every one of
+        its metrics has that value at that step. Raises :class:`StepsGoBackwards`
+        for a row before the last step that is not stored, or for steps going
+        backwards within ``rows``; a new row may repeat the last step (more metrics
+        of the same step)."""
+        previous: int | None = None
+        for index, (step, _) in enumerate(rows):
+            if previous is not None and step < previous:
+                raise StepsGoBackwards(index, step, previous)
+            previous = step
+        last = self.last_step
+        if last is None or not rows or rows[0][0] > last:
+            return rows
+        stored = set(
+            self.metric_points.filter(step__gte=rows[0][0], step__lte=last).values_list(
+                "step", "key", "value"
+            )
+        )
+        fresh: list[HistoryRow] = []
+        for index, (step, metrics) in enumerate(rows):
+            if step > last:
+                fresh.extend(rows[index:])
+                break
+            if all((step, k, MetricPoint.to_db(v)) in stored for k, v in metrics.items()):
+                continue
+            if step < last:
+                raise StepsGoBackwards(index, step, last)
+            fresh.append((step, metrics))
+        return fresh
+
+    def log_history(self, rows: list[HistoryRow], user: Any) -> int:
+        """Append metric rows ``(step, {name: value})`` in one transaction; emits one
+        ``RUN_METRIC`` event for the rows written. Returns the number of rows written.
+
+        Rows already stored (a retry) are skipped; see :meth:`unstored` for the
+        ``StepsGoBackwards`` rule. Call with the run locked (``select_for_update``)
+        when other requests may write its history at the same time."""
+        rows = self.unstored(rows)
         if not rows:
             return 0
-        last = self.last_step
-        for step, _ in rows:
-            if last is not None and step < last:
-                raise ValueError(f"step {step} goes backwards (last step is {last})")
-            last = step
+        last = rows[-1][0] if self.last_step is None else max(self.last_step, rows[-1][0])
         now = timezone.now()
         points = [
-            MetricPoint(run=self, key=k, step=step, value=MetricPoint.to_db(v), created_at=now)
-            for step, metrics in rows
-            for k, v in metrics.items()
+            (k, step, MetricPoint.to_db(v)) for step, metrics in rows for k, v in metrics.items()
         ]
         summary = dict(self.summary)
         for _, metrics in rows:
@@ -231,7 +291,7 @@ class Run(models.Model):
                 summary[k] = encode_number(v)
         names = sorted({k for _, metrics in rows for k in metrics})
         with transaction.atomic():
-            MetricPoint.objects.bulk_create(points, batch_size=2000)
+            MetricPoint.insert(self.pk, points, now)
             self.summary = summary
             self.last_step = last
             self.updated_at = now
@@ -255,6 +315,41 @@ class Run(models.Model):
                     },
                 )
         return len(rows)
+
+    def append_history(
+        self, rows: list[HistoryRow], user: Any, *, chunk_points: int, pause: float = 0.0
+    ) -> int:
+        """Append a large post in chunks of about ``chunk_points`` values, each chunk
+        its own short transaction with the run locked, so one upload never holds the
+        database (SQLite has one writer) for long. Returns the number of rows written.
+
+        Each chunk is what a smaller post would be: its points, the summary and last
+        step, and one ``RUN_METRIC`` event for its steps, committed together. A step's
+        rows are never split across chunks. The whole post is checked first, so a
+        ``StepsGoBackwards`` post writes nothing; rows already stored are skipped
+        (a retry after a lost answer, or after a failure between chunks).
+
+        Between chunks it waits ``pause`` seconds plus as long as the last chunk held
+        the run locked: SQLite hands its one write lock to no one in particular, and a
+        writer that just committed would otherwise take it again before the others
+        waiting for it wake up. Holding the lock at most half the time (less on a busy
+        machine, where chunks take longer) leaves other writers room."""
+        self.unstored(rows)
+        written = 0
+        held = 0.0
+        for number, chunk in enumerate(history_chunks(rows, chunk_points)):
+            if number and pause > 0:
+                time.sleep(pause + held)
+            started = time.monotonic()
+            with transaction.atomic():
+                locked = Run.objects.select_for_update().select_related("project__team").get(
+                    pk=self.pk
+                )
+                written += locked.log_history(chunk, user)
+            held = time.monotonic() - started
+            self.summary, self.last_step = locked.summary, locked.last_step
+            self.updated_at = locked.updated_at
+        return written
 
     def history(self, key: str) -> list[tuple[int, float]]:
         """Every ``(step, value)`` of one metric, in step order."""
@@ -285,6 +380,9 @@ class MetricPoint(models.Model):
     ±Infinity are stored as floats. Use :attr:`as_float` (:meth:`to_float` for stored values).
     """
 
+    # Rows per INSERT statement of ``insert`` (5 parameters each; SQLite allows 32,766).
+    INSERT_BATCH = 1000
+
     run = models.ForeignKey(Run, models.CASCADE, related_name="metric_points")
     key = models.CharField(max_length=256)
     step = models.BigIntegerField()
@@ -301,6 +399,31 @@ class MetricPoint(models.Model):
     @property
     def as_float(self) -> float:
         return self.to_float(self.value)
+
+    @classmethod
+    def insert(
+        cls, run_pk: int, points: list[tuple[str, int, float | None]], created_at: Any
+    ) -> None:
+        """Insert ``(key, step, value)`` points of one run (values already ``to_db``).
+
+        Multi-row INSERTs of plain tuples instead of ``bulk_create``: building model
+        instances and their SQL takes ~10× longer (0.25 s against 0.025 s for 5,000
+        points on SQLite), and this runs while the run is locked — on SQLite, the
+        whole database. (``executemany`` is as fast on SQLite but sends one row per
+        round trip to PostgreSQL.)"""
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(c) for c in ("run_id", "key", "step", "value", "created_at"))
+        created = connection.ops.adapt_datetimefield_value(created_at)
+        with connection.cursor() as cursor:
+            for start in range(0, len(points), cls.INSERT_BATCH):
+                batch = points[start:start + cls.INSERT_BATCH]
+                values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(batch))
+                params = [
+                    p for key, step, value in batch for p in (run_pk, key, step, value, created)
+                ]
+                cursor.execute(
+                    f"INSERT INTO {quote(cls._meta.db_table)} ({columns}) VALUES {values}", params
+                )
 
     @staticmethod
     def to_db(value: float) -> float | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets as pysecrets
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -236,6 +237,8 @@ class ApiKey(models.Model):
     """A user's API key; only a SHA-256 hash is stored, the key is shown once."""
 
     PREFIX = "bk_"
+    # last_used_at is written at most this often, so authenticated reads stay reads.
+    LAST_USED_EVERY = timedelta(minutes=1)
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=128, blank=True)
@@ -270,8 +273,20 @@ class ApiKey(models.Model):
             .first()
         )
         if obj is not None:
-            cls.objects.filter(pk=obj.pk).update(last_used_at=timezone.now())
+            obj.touch()
         return obj
+
+    def touch(self) -> None:
+        """Record use at most once per ``LAST_USED_EVERY``: one conditional UPDATE that
+        writes nothing while the stored time is recent, so reads do not write."""
+        now = timezone.now()
+        if self.last_used_at is not None and now - self.last_used_at < self.LAST_USED_EVERY:
+            return
+        stale = models.Q(last_used_at__isnull=True) | models.Q(
+            last_used_at__lt=now - self.LAST_USED_EVERY
+        )
+        ApiKey.objects.filter(stale, pk=self.pk).update(last_used_at=now)
+        self.last_used_at = now
 
     def revoke(self) -> None:
         self.revoked_at = timezone.now()

@@ -4,6 +4,7 @@ with real API keys, and the integrations and automations the page tests use."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -31,6 +32,18 @@ def loopback_receivers_allowed(settings: Any) -> None:
     """Tests deliver to receivers on 127.0.0.1, as `make run`'s local demo may
     (production, with DEBUG off, refuses private addresses by default)."""
     settings.BEACON_ALLOWED_PRIVATE_NETWORKS = ["127.0.0.0/8", "::1/128"]
+
+
+@pytest.fixture(autouse=True)
+def own_cache(settings: Any) -> None:
+    """Each test counts rate limits and lockouts in a cache of its own (in memory), so
+    tests never see each other's counts, nor those of runs in parallel."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"test-{uuid.uuid4().hex}",
+        }
+    }
 
 
 @pytest.fixture

@@ -45,11 +45,30 @@ def test_a_run_id_is_generated_when_absent(member_api: Any, project: Any) -> Non
     assert project.runs.count() == 2
 
 
-def test_reusing_a_run_id_is_409(member_api: Any, project: Any) -> None:
-    start(member_api)
+def test_reusing_a_run_id_with_another_body_is_409(
+    member_api: Any, admin_api: Any, project: Any
+) -> None:
+    start(member_api, config={"lr": 0.1})
 
     assert_error(member_api.post(RUNS, json={"id": "r1"}), 409, "conflict")
+    assert_error(member_api.post(RUNS, json={"id": "r1", "config": {"lr": 0.2}}), 409, "conflict")
+    # The same body from another user is not a retry of this start.
+    assert_error(admin_api.post(RUNS, json={"id": "r1", "config": {"lr": 0.1}}), 409, "conflict")
     assert project.runs.count() == 1
+
+
+def test_a_retried_start_with_the_same_body_answers_the_run(
+    member_api: Any, project: Any
+) -> None:
+    body = {"id": "r1", "display_name": "first", "config": {"lr": 0.1}, "tags": ["a"]}
+    first = member_api.post(RUNS, json=body)
+
+    again = member_api.post(RUNS, json=body)
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    assert project.runs.count() == 1
+    assert Event.objects.filter(type="RUN_STATE").count() == 1  # the retry emits nothing
 
 
 def test_viewers_cannot_start_runs_or_create_projects(viewer_api: Any, team: Any) -> None:
@@ -144,6 +163,72 @@ def test_steps_going_backwards_are_400_within_a_call_and_across_calls(
                          "invalid")
     assert "rows.0.step" in error["fields"]
     assert MetricPoint.objects.count() == 2
+
+
+def test_a_retried_history_post_is_a_no_op(member_api: Any, project: Any) -> None:
+    start(member_api)
+    rows = [{"step": s, "metrics": {"loss": 1 / (s + 1), "acc": "NaN"}} for s in range(50)]
+    assert member_api.post(f"{RUNS}/r1/history", json={"rows": rows}).status_code == 202
+
+    again = member_api.post(f"{RUNS}/r1/history", json={"rows": rows})
+
+    assert again.status_code == 202
+    assert again.json() == {"accepted": 50}
+    assert MetricPoint.objects.count() == 100
+    assert Event.objects.filter(type="RUN_METRIC").count() == 1  # the retry emits nothing
+
+
+def test_a_retry_that_overlaps_stored_rows_appends_only_the_new_ones(
+    member_api: Any, project: Any
+) -> None:
+    start(member_api)
+    rows = [{"step": s, "metrics": {"loss": s / 10}} for s in range(20)]
+    member_api.post(f"{RUNS}/r1/history", json={"rows": rows[:12]})
+
+    response = member_api.post(f"{RUNS}/r1/history", json={"rows": rows})
+
+    assert response.status_code == 202
+    assert [s for s, _ in Run.objects.get(run_id="r1").history("loss")] == list(range(20))
+    assert Run.objects.get(run_id="r1").last_step == 19
+    last = Event.objects.filter(type="RUN_METRIC").order_by("id").last()
+    assert (last.data["first_step"], last.data["last_step"], last.data["rows"]) == (12, 19, 8)
+
+
+def test_stored_steps_posted_with_other_values_still_go_backwards(
+    member_api: Any, project: Any
+) -> None:
+    start(member_api)
+    rows = [{"step": s, "metrics": {"loss": 1.0}} for s in range(5)]
+    member_api.post(f"{RUNS}/r1/history", json={"rows": rows})
+    changed = [*rows[:3], {"step": 3, "metrics": {"loss": 2.0}}, *rows[4:]]
+
+    error = assert_error(member_api.post(f"{RUNS}/r1/history", json={"rows": changed}), 400,
+                         "invalid")
+
+    assert list(error["fields"]) == ["rows.3.step"]
+    assert MetricPoint.objects.count() == 5
+
+
+def test_a_large_post_is_written_in_chunks_each_with_its_event(
+    member_api: Any, project: Any, settings: Any
+) -> None:
+    settings.BEACON_HISTORY_CHUNK_POINTS = 100
+    start(member_api)
+    # Two rows per step: a chunk never splits a step.
+    rows = [{"step": s // 2, "metrics": {f"m{s % 2}{i}": s for i in range(30)}}
+            for s in range(40)]
+
+    response = member_api.post(f"{RUNS}/r1/history", json={"rows": rows})
+
+    assert response.json() == {"accepted": 40}
+    assert MetricPoint.objects.count() == 1200
+    events = list(Event.objects.filter(type="RUN_METRIC").order_by("id"))
+    assert len(events) == 10  # 120 values per chunk: two steps of two rows each
+    steps = [(e.data["first_step"], e.data["last_step"]) for e in events]
+    assert steps == [(2 * i, 2 * i + 1) for i in range(10)]
+    run = Run.objects.get(run_id="r1")
+    assert run.last_step == 19
+    assert run.summary["m00"] == 38 and run.summary["m129"] == 39
 
 
 def test_metric_names_must_be_1_to_256_characters(member_api: Any, project: Any) -> None:
