@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "registries",
     "automations",
     "inbox",
+    "mlflow_api",
 ]
 
 MIDDLEWARE = [
