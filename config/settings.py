@@ -102,6 +102,8 @@ TEMPLATES = [
 WSGI_APPLICATION = "config.wsgi.application"
 
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+# Run and model files (MLflow's log_artifact, log_model); local folder by default.
+BEACON_ARTIFACT_ROOT = Path(env.str("BEACON_ARTIFACT_ROOT", default=str(DATA_DIR / "artifacts")))
 DATABASES = {
     "default": env.db_url(
         "DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'beacon.sqlite3'}"

@@ -156,7 +156,9 @@ def _clause(tokens: list[Token], pos: int, default: str) -> tuple[Predicate, int
     if pos >= len(tokens) or tokens[pos].kind not in ("string", "number"):
         raise invalid(f"Invalid filter: {key!r} {op} needs a value.")
     raw = tokens[pos]
-    numeric = kind == "metrics" or (kind == "attributes" and key in ("start_time", "end_time"))
+    numeric = kind == "metrics" or (
+        kind == "attributes" and (key in ("start_time", "end_time") or raw.kind == "number")
+    )
     if numeric:
         try:
             wanted: Any = float(_unquote(raw.text))
@@ -173,7 +175,7 @@ def _clause(tokens: list[Token], pos: int, default: str) -> tuple[Predicate, int
 
     def compare(entity: Entity) -> bool:
         value = entity[kind].get(key)
-        if value is None:
+        if value is None or isinstance(value, str) != isinstance(wanted, str):
             return False
         return _compare(op, value, wanted)
 

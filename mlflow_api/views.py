@@ -18,7 +18,7 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
-from mlflow_api import experiments, runs
+from mlflow_api import artifacts, experiments, logged_models, registry, runs
 from mlflow_api.calls import Call, authenticate, parse_body
 from mlflow_api.errors import MlflowError, error_response
 
@@ -45,9 +45,33 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "runs/log-inputs"): runs.log_inputs,
     ("POST", "runs/outputs"): runs.log_outputs,
     ("GET", "metrics/get-history"): runs.get_history,
+    ("POST", "logged-models"): logged_models.create,
+    ("POST", "logged-models/search"): logged_models.search,
+    ("POST", "registered-models/create"): registry.create_model,
+    ("GET", "registered-models/get"): registry.get_model,
+    ("GET", "registered-models/search"): registry.search_models,
+    ("POST", "registered-models/set-tag"): registry.set_model_tag,
+    ("POST", "registered-models/get-latest-versions"): registry.latest_versions,
+    ("GET", "registered-models/get-latest-versions"): registry.latest_versions,
+    ("POST", "registered-models/alias"): registry.set_alias,
+    ("DELETE", "registered-models/alias"): registry.delete_alias,
+    ("GET", "registered-models/alias"): registry.get_by_alias,
+    ("POST", "model-versions/create"): registry.create_version,
+    ("GET", "model-versions/get"): registry.get_version,
+    ("GET", "model-versions/get-download-uri"): registry.download_uri,
+    ("GET", "model-versions/search"): registry.search_versions,
+    ("POST", "model-versions/set-tag"): registry.set_version_tag,
+    ("DELETE", "model-versions/delete-tag"): registry.delete_version_tag,
 }
 # Paths with an id inside: (method, pattern) → handler, the id in call.data[name].
-PATTERN_ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
+_MODEL = r"logged-models/(?P<model_id>[^/]+)"
+PATTERN_ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
+    ("GET", re.compile(_MODEL), logged_models.get),
+    ("PATCH", re.compile(_MODEL), logged_models.finalize),
+    ("POST", re.compile(_MODEL + "/params"), logged_models.log_params),
+    ("PATCH", re.compile(_MODEL + "/tags"), logged_models.set_tags),
+    ("DELETE", re.compile(_MODEL + r"/tags/(?P<tag_key>.+)"), logged_models.delete_tag),
+]
 
 
 def resolve(method: str, endpoint: str) -> tuple[Handler, dict[str, str]] | None:
@@ -86,6 +110,29 @@ def tracking(request: HttpRequest, team: str, endpoint: str) -> HttpResponseBase
         # Text or numbers the database cannot store (the request was rolled back).
         log.warning("MLflow %s %s refused by the database: %s", request.method, endpoint, exc)
         return error_response("INVALID_PARAMETER_VALUE", "The database refused a value.")
+
+
+@csrf_exempt
+def artifact_files(request: HttpRequest, team: str, path: str = "") -> HttpResponseBase:
+    """``/mlflow/<team>/api/2.0/mlflow-artifacts/artifacts[/<path>]``."""
+    method = request.method or "GET"
+    try:
+        access = authenticate(request, team)
+        call = Call(request, access, {})
+        if method == "GET" and not path:
+            return json_response(artifacts.listing(call, request.GET.get("path", "")))
+        if method == "GET":
+            return artifacts.download(call, path)
+        if method == "PUT":
+            return json_response(artifacts.upload(call, request, path))
+        if method == "DELETE":
+            return json_response(artifacts.delete(call, path))
+    except MlflowError as exc:
+        return error_response(exc.code, exc.message)
+    except OSError as exc:
+        log.warning("MLflow file %s %s failed: %s", method, path, exc)
+        return error_response("INVALID_PARAMETER_VALUE", "The file could not be stored.")
+    return not_implemented(request, team)
 
 
 @csrf_exempt

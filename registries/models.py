@@ -142,6 +142,11 @@ class Collection(models.Model):
             )
         return True
 
+    def remove_alias(self, alias: str) -> bool:
+        """Drop ``alias`` from whichever version it names; False when there was none."""
+        deleted, _ = self.aliases.filter(alias=alias).delete()
+        return deleted > 0
+
     def resolve(self, version_or_alias: str) -> LinkedVersion:
         """``v1`` or an alias → the linked version (``LinkedVersion.DoesNotExist`` otherwise)."""
         if VERSION_RE.match(version_or_alias):
