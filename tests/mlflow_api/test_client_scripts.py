@@ -157,3 +157,123 @@ def test_a_training_script_logs_runs_metrics_and_states(
         (["loss"], 0, 0), (["loss"], 1, 1), (["loss"], 2, 2),
         (["acc", "inf", "nan", "ninf"], 0, 0), (["loss"], 1, 1), (["val"], 0, 1),
     ]
+
+
+MODELS = r'''
+import json, os, tempfile
+import mlflow
+from mlflow import MlflowClient
+
+class Echo(mlflow.pyfunc.PythonModel):
+    def predict(self, context, model_input, params=None):
+        return model_input
+
+mlflow.set_experiment("churn")
+with mlflow.start_run(run_name="train") as run:
+    folder = tempfile.mkdtemp()
+    path = os.path.join(folder, "notes.txt")
+    with open(path, "w") as f:
+        f.write("hello")
+    mlflow.log_artifact(path)
+    mlflow.log_artifacts(folder, artifact_path="docs")
+    mlflow.log_dict({"layers": 3}, "config/model.json")
+    mlflow.log_text("some text", "report.txt")
+    mlflow.log_metric("auc", 0.91, step=0)
+    info = mlflow.pyfunc.log_model(name="model", python_model=Echo(), pip_requirements=["mlflow"])
+run_id = run.info.run_id
+client = MlflowClient()
+v1 = mlflow.register_model(f"runs:/{run_id}/model", "Churn Model")
+v2 = mlflow.register_model(info.model_uri, "Churn Model")
+client.set_registered_model_alias("Churn Model", "champion", v1.version)
+client.set_registered_model_alias("Churn Model", "champion", v2.version)
+by_alias = client.get_model_version_by_alias("Churn Model", "champion").version
+client.set_registered_model_alias("Churn Model", "staging", v1.version)
+client.delete_registered_model_alias("Churn Model", "staging")
+try:
+    client.get_model_version_by_alias("Churn Model", "staging")
+    staging_gone = False
+except mlflow.exceptions.MlflowException as exc:
+    staging_gone = exc.error_code == "RESOURCE_DOES_NOT_EXIST"
+client.set_model_version_tag("Churn Model", v2.version, "validation", "passed")
+loaded = mlflow.pyfunc.load_model("models:/Churn Model@champion")
+print(json.dumps({
+    "run_id": run_id,
+    "model_id": info.model_id,
+    "versions": [v1.version, v2.version],
+    "by_alias": by_alias,
+    "staging_gone": staging_gone,
+    "tags": client.get_model_version("Churn Model", v2.version).tags,
+    "prediction": list(loaded.predict([1, 2])),
+    "files": sorted(f.path for f in client.list_artifacts(run_id)),
+    "dict": mlflow.artifacts.load_dict(f"runs:/{run_id}/config/model.json"),
+    "text": mlflow.artifacts.load_text(f"runs:/{run_id}/report.txt"),
+    "model_metrics": [(m.key, m.value) for m in client.get_logged_model(info.model_id).metrics],
+    "auc_history": len(client.get_metric_history(run_id, "auc")),
+}))
+'''
+
+
+def test_files_models_registrations_aliases_and_tags(
+    live_server: Any, team: Any, member: Any, mia_key: str, artifact_root: Any
+) -> None:
+    proc, out = run_script(live_server.url, "acme", mia_key, MODELS)
+    assert proc.returncode == 0 and out, proc.stderr[-4000:]
+    assert out["versions"] == ["1", "2"]
+    assert out["by_alias"] == "2"
+    assert out["staging_gone"] is True
+    assert out["tags"] == {"validation": "passed"}
+    assert out["prediction"] == [1, 2]
+    assert out["files"] == ["config", "docs", "notes.txt", "report.txt"]
+    assert out["dict"] == {"layers": 3} and out["text"] == "some text"
+    # log_model re-sends the run's step-0 metrics with the model's id: they go to the
+    # model and are not logged to the run a second time.
+    assert out["model_metrics"] == [["auc", 0.91]]
+    assert out["auc_history"] == 1
+
+    run = Run.objects.get(run_id=out["run_id"])
+    assert run.metric_points.count() == 1
+    files = sorted(p.relative_to(artifact_root).as_posix()
+                   for p in artifact_root.rglob("*") if p.is_file())
+    assert f"acme/churn/{run.run_id}/config/model.json" in files
+    assert any(f.startswith(f"acme/churn/_models/{out['model_id']}/") and f.endswith("MLmodel")
+               for f in files)
+
+    # The logged model is a "model" artifact version from MLflow.
+    model = LoggedModel.objects.get(model_id=out["model_id"])
+    version = model.version
+    assert version is not None and version.artifact.type == "model"
+    assert version.artifact.name == "model" and version.source == Source.MLFLOW
+    assert version.metadata["mlflow_model_id"] == out["model_id"]
+    assert ArtifactVersion.objects.count() == 1
+    # Registered model → collection of the team's "model" registry; versions → links.
+    registry = Registry.objects.get(team=team, name="model")
+    rm = RegisteredModel.objects.get(team=team, name="Churn Model")
+    assert rm.collection.registry == registry and rm.collection.name == "Churn-Model"
+    links = list(LinkedVersion.objects.filter(collection=rm.collection).order_by("index"))
+    assert [lv.source for lv in links] == [version, version]
+    assert all(lv.via == Source.MLFLOW for lv in links)
+    assert [mv.version for mv in ModelVersion.objects.order_by("version")] == [1, 2]
+    assert links[1].alias_names() == ["champion"] and links[0].alias_names() == []
+    assert links[1].tags == ["validation.passed"]
+
+    events = [(e.type, e.scope_type) for e in Event.objects.order_by("pk")]
+    assert events.count(("CREATE_ARTIFACT", "project")) == 1
+    assert events.count(("LINK_ARTIFACT", "registry")) == 2
+    aliased = Event.objects.filter(type="ADD_ARTIFACT_ALIAS").order_by("pk")
+    alias_events = [(e.data["alias"], e.scope_type) for e in aliased]
+    assert alias_events == [("champion", "registry"), ("champion", "registry"),
+                            ("staging", "registry")]
+    assert Event.objects.filter(type="ADD_ARTIFACT_TAG", scope_type="registry").count() == 1
+    assert all(e.author == member for e in Event.objects.all())
+
+    # The run page links the files, which download for a team member.
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(member)
+    page = browser.get(run.get_absolute_url()).content.decode()
+    url = reverse("run_file", args=["acme", "churn", run.run_id, "config/model.json"])
+    assert url in page
+    download = browser.get(url)
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == b'{\n  "layers": 3\n}'
