@@ -138,6 +138,14 @@ class Integration(models.Model):
         Secret, models.PROTECT, null=True, blank=True, related_name="+"
     )
     signing_secret = EncryptedCharField(max_length=128, blank=True)
+    # Also sign like MLflow's webhooks (X-MLflow-Signature), for receivers written for them.
+    mlflow_signatures = models.BooleanField(
+        "MLflow-style signatures",
+        default=False,
+        help_text="Also send X-MLflow-Delivery-Id, X-MLflow-Timestamp and X-MLflow-Signature "
+        "(HMAC-SHA256 with the signing secret), so receivers written for MLflow webhooks "
+        "work unchanged.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
