@@ -57,7 +57,7 @@ def model_out(model: LoggedModel) -> dict[str, Any]:
 def find_model(call: Call, model_id: str, *, lock: bool = False) -> LoggedModel:
     models = LoggedModel.objects.select_related("project__team", "run", "version")
     if lock:
-        models = models.select_for_update()
+        models = models.select_for_update(of=("self",))
     model = models.filter(model_id=model_id, project__team=call.team).first()
     if model is None:
         raise not_found(f"Logged model with ID '{model_id}' not found.")

@@ -132,9 +132,8 @@ def find_run(team: Team, run_id: str, *, lock: bool = False) -> Run:
     if run is None:
         raise not_found(f"Run '{run_id}' not found.")
     if lock:
-        run = Run.objects.select_for_update().select_related("project__team", "author").get(
-            pk=run.pk
-        )
+        locked = Run.objects.select_for_update(of=("self",))
+        run = locked.select_related("project__team", "author").get(pk=run.pk)
     return run
 
 

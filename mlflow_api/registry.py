@@ -316,7 +316,7 @@ def set_version_tag(call: Call) -> dict[str, Any]:
     (key, value), = parse_pairs([call.data], "tag", 8000)
     with transaction.atomic():
         mv = find_version(call, _name(call), call.str("version", required=True))
-        mv = ModelVersion.objects.select_for_update().select_related(
+        mv = ModelVersion.objects.select_for_update(of=("self",)).select_related(
             "linked__collection__registry__team", "registered_model").get(pk=mv.pk)
         old = mv.tags.get(key)
         if old is not None and old != value:

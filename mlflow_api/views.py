@@ -110,6 +110,12 @@ def tracking(request: HttpRequest, team: str, endpoint: str) -> HttpResponseBase
         # Text or numbers the database cannot store (the request was rolled back).
         log.warning("MLflow %s %s refused by the database: %s", request.method, endpoint, exc)
         return error_response("INVALID_PARAMETER_VALUE", "The database refused a value.")
+    except Exception:
+        # MLflow clients must never get an HTML 500; the traceback goes to the log.
+        log.exception("MLflow %s %s failed", request.method, endpoint)
+        return error_response(
+            "BAD_REQUEST", "Beacon could not process this request; the error is logged."
+        )
 
 
 @csrf_exempt
@@ -132,6 +138,11 @@ def artifact_files(request: HttpRequest, team: str, path: str = "") -> HttpRespo
     except OSError as exc:
         log.warning("MLflow file %s %s failed: %s", method, path, exc)
         return error_response("INVALID_PARAMETER_VALUE", "The file could not be stored.")
+    except Exception:
+        log.exception("MLflow file %s %s failed", method, path)
+        return error_response(
+            "BAD_REQUEST", "Beacon could not process this request; the error is logged."
+        )
     return not_implemented(request, team)
 
 
