@@ -274,6 +274,9 @@ def test_files_models_registrations_aliases_and_tags(
     page = browser.get(run.get_absolute_url()).content.decode()
     url = reverse("run_file", args=["acme", "churn", run.run_id, "config/model.json"])
     assert url in page
+    registry_page = browser.get(registry.get_absolute_url()).content.decode()
+    assert "MLflow 1" in registry_page and "MLflow 2" in registry_page
+    assert "via MLflow" in registry_page
     download = browser.get(url)
     assert download.status_code == 200
     assert b"".join(download.streaming_content) == b'{\n  "layers": 3\n}'

@@ -241,3 +241,37 @@ def test_artifact_paths_cannot_escape_and_need_a_team_run(
     stored = sorted(p.relative_to(artifact_root).as_posix()
                     for p in artifact_root.rglob("*") if p.is_file())
     assert stored == [f"acme/exp/{run_id}/a/b.txt"]
+
+
+def test_pages_show_the_source_and_the_two_variables_but_never_a_key(
+    mlflow_for: Any, member: Any, client_for: Any
+) -> None:
+    client = mlflow_for(member)
+    ok(client.post("experiments/create", {"name": "My exp"}))
+    run_id = ok(client.post("runs/create", {
+        "experiment_id": str(Project.objects.get(name="My-exp").pk), "run_name": "r"}))[
+        "run"]["info"]["run_id"]
+    browser = client_for(member)
+    run = Run.objects.get(run_id=run_id)
+    project_page = browser.get(run.project.get_absolute_url()).content.decode()
+    run_page = browser.get(run.get_absolute_url()).content.decode()
+    for page in (project_page, run_page):
+        assert "MLFLOW_TRACKING_URI=http://testserver/mlflow/acme" in page
+        assert "MLFLOW_TRACKING_TOKEN=&lt;your Beacon API key&gt;" in page
+        assert 'href="/account/"' in page
+        assert "bk_" not in page
+    assert "MLflow experiment <strong>My exp</strong>" in project_page
+    assert "<td class=\"hide-narrow small\">MLflow</td>" in project_page
+    assert "source-mlflow" in run_page
+
+
+def test_an_unexpected_error_answers_mlflows_shape_not_a_500(
+    member_ml: MlflowClient, monkeypatch: Any
+) -> None:
+    from mlflow_api import views
+
+    def broken(call: Any) -> dict[str, Any]:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(views.ROUTES, ("GET", "runs/get"), broken)
+    error(member_ml.get("runs/get", run_id="x"), 400, "BAD_REQUEST")
