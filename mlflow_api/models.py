@@ -11,6 +11,8 @@ import secrets as pysecrets
 from django.db import models
 from django.utils import timezone
 
+from teams.models import name_validator
+
 
 class Experiment(models.Model):
     """The MLflow name of a project created through MLflow (experiment → project).
@@ -137,7 +139,7 @@ class TeamSettings(models.Model):
     """Per team: the registry MLflow's registered models go to (default ``model``)."""
 
     team = models.OneToOneField("teams.Team", models.CASCADE, related_name="mlflow_settings")
-    registry_name = models.CharField(max_length=128, default="model")
+    registry_name = models.CharField(max_length=128, default="model", validators=[name_validator])
 
     def __str__(self) -> str:
         return f"MLflow settings of {self.team_id}"

@@ -151,16 +151,18 @@ def store_metrics(
             for p in points
         )]
         model.save(update_fields=["metrics"])
-        fresh.extend(p for p in points if not _already_logged(run, p))
+        held = _held_points(run, points)
+        fresh.extend(p for p in points if (p.key, p.step, MetricPoint.to_db(p.value)) not in held)
     if fresh:
         run.log_points(fresh, call.user)
 
 
-def _already_logged(run: Run, point: LoggedPoint) -> bool:
-    stored = MetricPoint.to_db(point.value)
-    same = run.metric_points.filter(key=point.key, step=point.step)
-    return (same.filter(value__isnull=True) if stored is None else same.filter(value=stored)) \
-        .exists()
+def _held_points(run: Run, points: list[LoggedPoint]) -> set[tuple[str, int, float | None]]:
+    """The ``(key, step, value)`` the run already holds among those of ``points``."""
+    rows = run.metric_points.filter(
+        key__in={p.key for p in points}, step__in={p.step for p in points}
+    ).values_list("key", "step", "value")
+    return set(rows)
 
 
 def _json_number(value: float) -> float | str:

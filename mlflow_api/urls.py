@@ -12,5 +12,5 @@ urlpatterns = [
     path(
         "mlflow/<str:team>/api/2.0/mlflow-artifacts/artifacts/<path:path>", views.artifact_files
     ),
-    re_path(r"^mlflow/(?P<team>[^/]+)/(?P<endpoint>.*)$", views.not_implemented),
+    re_path(r"^mlflow/(?P<team>[^/]*)(?:/(?P<endpoint>.*))?$", views.not_implemented),
 ]

@@ -147,7 +147,9 @@ def artifact_files(request: HttpRequest, team: str, path: str = "") -> HttpRespo
 
 
 @csrf_exempt
-def not_implemented(request: HttpRequest, team: str, endpoint: str = "") -> HttpResponse:
+def not_implemented(
+    request: HttpRequest, team: str = "", endpoint: str | None = ""
+) -> HttpResponse:
     """Anything else under ``/mlflow/<team>/``."""
     return error_response(
         "ENDPOINT_NOT_FOUND",

@@ -275,3 +275,55 @@ def test_an_unexpected_error_answers_mlflows_shape_not_a_500(
 
     monkeypatch.setitem(views.ROUTES, ("GET", "runs/get"), broken)
     error(member_ml.get("runs/get", run_id="x"), 400, "BAD_REQUEST")
+
+
+def test_registry_errors_use_mlflows_codes(
+    member_ml: MlflowClient, mlflow_for: Any, outsider: Any
+) -> None:
+    run_id = start(member_ml)
+    ok(member_ml.post("registered-models/create", {"name": "clf"}))
+    error(member_ml.post("registered-models/create", {"name": "clf"}),
+          400, "RESOURCE_ALREADY_EXISTS")
+    error(member_ml.get("registered-models/get", name="nope"), 404, "RESOURCE_DOES_NOT_EXIST")
+    error(member_ml.post("model-versions/create", {"name": "clf", "source": "s3://bucket/x"}),
+          400, "INVALID_PARAMETER_VALUE")
+    error(member_ml.post("model-versions/create", {"name": "clf", "source": "models:/m-00ff"}),
+          404, "RESOURCE_DOES_NOT_EXIST")
+    version = ok(member_ml.post("model-versions/create", {
+        "name": "clf", "source": f"runs:/{run_id}/", "run_id": run_id}))["model_version"]
+    assert version["version"] == "1" and version["status"] == "READY"
+    error(member_ml.get("model-versions/get", name="clf", version="7"),
+          404, "RESOURCE_DOES_NOT_EXIST")
+    error(member_ml.get("model-versions/get", name="clf", version="x"),
+          400, "INVALID_PARAMETER_VALUE")
+    for bad in ("v3", "latest", "no spaces"):
+        error(member_ml.post("registered-models/alias",
+                             {"name": "clf", "alias": bad, "version": "1"}),
+              400, "INVALID_PARAMETER_VALUE")
+    error(member_ml.get("registered-models/alias", name="clf", alias="champion"),
+          404, "RESOURCE_DOES_NOT_EXIST")
+    theirs = mlflow_for(outsider, team="globex")
+    error(theirs.get("registered-models/get", name="clf"), 404, "RESOURCE_DOES_NOT_EXIST")
+    error(theirs.post("registered-models/alias", {"name": "clf", "alias": "a", "version": "1"}),
+          404, "RESOURCE_DOES_NOT_EXIST")
+    assert not Event.objects.filter(type="ADD_ARTIFACT_ALIAS").exists()
+    assert Event.objects.filter(type="LINK_ARTIFACT").count() == 1
+
+
+def test_the_team_chooses_the_registry_of_mlflow_models(
+    member_ml: MlflowClient, team: Any
+) -> None:
+    from mlflow_api.models import TeamSettings
+    from registries.models import Registry
+
+    TeamSettings.objects.create(team=team, registry_name="prod-models")
+    ok(member_ml.post("registered-models/create", {"name": "clf"}))
+    registry = Registry.objects.get(team=team)
+    assert registry.name == "prod-models"
+    assert [c.name for c in registry.collections.all()] == ["clf"]
+
+
+def test_the_mlflow_prefix_never_answers_html(member_ml: MlflowClient) -> None:
+    for path in ("/mlflow/acme", "/mlflow/", "/mlflow/acme/#/experiments/1"):
+        response = member_ml.client.get(path, headers=member_ml.headers)
+        error(response, 404, "ENDPOINT_NOT_FOUND")
