@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from ninja import Body, Query, Router, Schema, Status
 
-from automations.events import CATALOG, SCOPES
+from automations.events import CATALOG, SCOPES, canonical_type
 from automations.models import Attempt, Automation, Event, Execution
 from automations.operations import NotRedeliverable, redeliver, run_test
 from automations.operations import test_integration as send_integration_test
@@ -343,7 +343,8 @@ def list_events(
     events = Event.objects.filter(team=access.team, sample=False, **scope_filter(access, scope))
     if type:
         # A catalog type (RUN_METRIC_THRESHOLD) means the events it listens to (RUN_METRIC).
-        sources = {spec.source for (_, t), spec in CATALOG.items() if t == type} or {type}
+        wanted = canonical_type(type)
+        sources = {spec.source for (_, t), spec in CATALOG.items() if t == wanted} or {type}
         events = events.filter(type__in=sources)
     rows = list(
         events.select_related("project", "registry").order_by("-created_at", "-id")[

@@ -6,12 +6,13 @@ values, so the history can say "avg(loss, 5) = 2.31 > 2.0" or
 
 Metric automations are judged on the tail of one run's history of one metric
 (``evaluate_metric``); the caller reads at most ``history_needed`` values.
-Window rules when a run has fewer values than configured:
+A condition is judged only on a full window; until then the verdict does not
+match and says how many values are still missing ("needs 3 more values of loss"):
 
-- ``RUN_METRIC_THRESHOLD`` judges the values that exist (2 points, window 5 →
-  the aggregate of 2 points), so "loss goes to NaN" fires on the first point.
-- ``RUN_METRIC_CHANGE`` needs a full current window and at least one prior value.
-- ``RUN_METRIC_ZSCORE`` needs at least two previous values besides the newest.
+- ``RUN_METRIC_THRESHOLD`` needs ``window`` values — except ``cmp: nonfinite``,
+  which fires on the first NaN or ±inf, however few values there are.
+- ``RUN_METRIC_CHANGE`` needs ``window`` + ``prior_window`` values (both windows full).
+- ``RUN_METRIC_ZSCORE`` needs ``window`` previous values plus the newest.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ class Verdict:
 
     ``values`` of metric verdicts: ``metric_name``, ``metric_value`` (the number
     that was compared: aggregate, change or z-score), ``metric_values`` (the
-    values judged), ``metric_step`` and ``metric_filter`` (the condition in
-    words). Floats may be NaN or ±inf: store them via :meth:`as_json`.
+    values judged; for a change, the current window), ``metric_prior_values``
+    (change only: the prior window), ``metric_step`` and ``metric_filter`` (the
+    condition in words). Floats may be NaN or ±inf: store them via :meth:`as_json`.
     """
 
     matched: bool
@@ -139,6 +141,8 @@ def evaluate(spec_type: str, scope: str, filter: dict[str, Any], data: dict[str,
         artifact = data.get("artifact") or {}
         if spec.is_alias_event:
             checks.append(_check_regex("alias", filter.get("alias_regex"), str(data.get("alias"))))
+        if spec.is_tag_event:
+            checks.append(_check_regex("tag", filter.get("tag_regex"), str(data.get("tag"))))
         if filter.get("artifact_name_regex"):
             checks.append(
                 _check_regex(
@@ -154,6 +158,8 @@ def evaluate(spec_type: str, scope: str, filter: dict[str, Any], data: dict[str,
     else:
         if spec.is_alias_event:
             checks.append(_check_regex("alias", filter.get("alias_regex"), str(data.get("alias"))))
+        if spec.is_tag_event:
+            checks.append(_check_regex("tag", filter.get("tag_regex"), str(data.get("tag"))))
         if filter.get("collection"):
             checks.append(
                 _check_equal("collection", filter["collection"], str(data.get("collection", "")))
@@ -215,6 +221,17 @@ def _values(values: Sequence[float]) -> list[float]:
     return [float(v) for v in values]
 
 
+def _missing(metric: str, have: int, need: int, what: str, base: dict[str, Any]) -> Verdict:
+    """The verdict of a window that is not full yet: nothing fires, and it says why."""
+    missing = need - have
+    plural = "value" if missing == 1 else "values"
+    return Verdict(
+        False,
+        f"needs {missing} more {plural} of {metric} ({have} of {need} so far: {what})",
+        base,
+    )
+
+
 def _threshold(filter: dict[str, Any], values: list[float], base: dict[str, Any]) -> Verdict:
     metric = base["metric_name"]
     window = int(_setting(filter, EventType.RUN_METRIC_THRESHOLD, "window"))
@@ -224,8 +241,9 @@ def _threshold(filter: dict[str, Any], values: list[float], base: dict[str, Any]
     base["metric_values"] = tail
     if not tail:
         return Verdict(False, f"no values of {metric} yet", base)
-    count = "" if len(tail) == window else f" (only {len(tail)} of {window} values so far)"
     if cmp == "nonfinite":
+        if len(tail) < window:  # judged before the window is full: say on how many values
+            base["metric_filter"] += f", {len(tail)} of {window} values so far"
         bad = [v for v in tail if not math.isfinite(v)]
         if bad:
             base["metric_value"] = bad[-1]
@@ -236,17 +254,19 @@ def _threshold(filter: dict[str, Any], values: list[float], base: dict[str, Any]
             )
         base["metric_value"] = _aggregate(agg, tail)
         return Verdict(False, f"{metric} has no NaN or ±inf in the last {len(tail)} value(s)", base)
+    if len(tail) < window:
+        return _missing(metric, len(tail), window, f"the window is {window}", base)
     threshold = float(filter.get("threshold", 0.0))
     symbol = COMPARISON_SYMBOLS[cmp]
     label = f"{agg}({metric}, {window})"
     if _has_nan(tail):
         base["metric_value"] = math.nan
-        return Verdict(False, f"{label} is undefined: the window contains NaN{count}", base)
+        return Verdict(False, f"{label} is undefined: the window contains NaN", base)
     value = _aggregate(agg, tail)
     base["metric_value"] = value
     if math.isnan(value):  # +inf and -inf averaged
         return Verdict(False, f"{label} is undefined: the window holds +inf and -inf", base)
-    shown = f"{label} = {format_number(value)}{count}"
+    shown = f"{label} = {format_number(value)}"
     if _compare(cmp, value, threshold):
         return Verdict(True, f"{shown} {symbol} {format_number(threshold)}", base)
     return Verdict(False, f"{shown} is not {symbol} {format_number(threshold)}", base)
@@ -263,20 +283,17 @@ def _change(filter: dict[str, Any], values: list[float], base: dict[str, Any]) -
     values = values[-(window + prior_window) :]
     current, prior = values[-window:], values[:-window]
     base["metric_values"] = current
-    if len(values) < window + 1:
-        return Verdict(
-            False,
-            f"not enough history: {len(values)} value(s) of {metric}, need {window} "
-            f"for the current window and at least 1 before it",
-            base,
-        )
+    base["metric_prior_values"] = prior
+    if len(values) < window + prior_window:
+        what = f"a current window of {window} and a prior window of {prior_window}"
+        return _missing(metric, len(values), window + prior_window, what, base)
     if _has_nan(values):
         base["metric_value"] = math.nan
         return Verdict(False, f"change of {metric} is undefined: the windows contain NaN", base)
     now, before = _mean(current), _mean(prior)
     label = (
         f"avg({metric}, {window}) = {format_number(now)} vs prior "
-        f"avg({metric}, {len(prior)}) = {format_number(before)}"
+        f"avg({metric}, {prior_window}) = {format_number(before)}"
     )
     if change_type == "relative":
         if before == 0:
@@ -316,13 +333,9 @@ def _zscore(filter: dict[str, Any], values: list[float], base: dict[str, Any]) -
     base["metric_values"] = values
     previous, newest = values[:-1], values[-1] if values else math.nan
     label = f"zscore({metric}, {window})"
-    if len(previous) < 2:
-        return Verdict(
-            False,
-            f"not enough history: a z-score needs at least 2 previous values of {metric}, "
-            f"there are {len(previous)}",
-            base,
-        )
+    if len(previous) < window:
+        what = f"the newest value and the {window} before it"
+        return _missing(metric, len(values), window + 1, what, base)
     if _has_nan(values):
         base["metric_value"] = math.nan
         return Verdict(False, f"{label} is undefined: the values contain NaN", base)
@@ -366,12 +379,14 @@ def evaluate_metric(
     """Judge the tail of one run's history of one metric, ending at the newest value.
 
     ``values`` are oldest first; longer input is cut to :func:`history_needed`.
+    Every condition is judged on a full window only (see the module docstring).
     Threshold: ``agg`` over the last ``window`` values compared with
-    ``threshold``; ``nonfinite`` matches when any of them is NaN or ±inf; other
-    comparisons never match with NaN in the window. Change: mean of the
-    current window vs mean of the prior, consecutive window; amounts compare
-    with ``>=``. Z-score: the newest value against the previous ``window``
-    values (sample std); zero variance gives ±inf when the newest differs.
+    ``threshold``; ``nonfinite`` matches when any of them is NaN or ±inf (even
+    before the window is full); other comparisons never match with NaN in the
+    window. Change: mean of the current window vs mean of the prior,
+    consecutive window; amounts compare with ``>=``. Z-score: the newest value
+    against the previous ``window`` values (sample std); zero variance gives
+    ±inf when the newest differs.
     """
     base: dict[str, Any] = {
         "metric_name": filter.get("metric", ""),

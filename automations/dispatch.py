@@ -6,8 +6,9 @@ Each link is a named function with a contract:
   listen to its type, in one indexed query;
 - :func:`evaluate_event` — each automation's verdict (metric automations slide
   over the event's new points, reading only the history tail they need);
-- :func:`create_executions` — one Execution per (automation, event), at most
-  once, with the 24-hour rule for metric automations; delivery queued on commit;
+- :func:`create_executions` — one Execution per (automation, event) — per matching
+  step for metric automations — at most once, with the 24-hour rule for metric
+  automations; delivery queued on commit;
 - :func:`deliver_execution` — claim, render, send, record the attempt.
 """
 
@@ -44,8 +45,16 @@ INLINE_RETRY_LIMIT = 10.0
 
 @dataclass(frozen=True)
 class Match:
+    """An automation's verdict on an event. A metric event's batch of rows may match
+    at several steps: ``verdict`` is the first, ``later`` the matches after it."""
+
     automation: Automation
     verdict: Verdict
+    later: tuple[Verdict, ...] = ()
+
+    @property
+    def verdicts(self) -> list[Verdict]:
+        return [self.verdict, *self.later] if self.verdict.matched else []
 
 
 # --- matching and evaluation ----------------------------------------------------
@@ -100,24 +109,30 @@ def new_points(run_pk: int, metric: str, first: int, last: int) -> list[tuple[in
     return [(step, MetricPoint(value=v).as_float) for step, v in points]
 
 
-def evaluate_metric_event(automation: Automation, event: Event, run_pk: int | None) -> Verdict:
-    """Slide the automation's window over the event's new points; the first match wins."""
+def evaluate_metric_event(
+    automation: Automation, event: Event, run_pk: int | None
+) -> list[Verdict]:
+    """Slide the automation's window over the event's new points.
+
+    Returns every matching verdict in step order, or the last verdict (not matched)
+    when no point matched."""
     pre = evaluate(automation.event_type, automation.scope_type, automation.filter, event.data)
     if not pre.matched:
-        return pre
+        return [pre]
     if run_pk is None:
-        return Verdict(False, "the run no longer exists")
+        return [Verdict(False, "the run no longer exists")]
     metric = automation.filter["metric"]
     first, last = int(event.data["first_step"]), int(event.data["last_step"])
     needed = history_needed(automation.event_type, automation.filter)
     window = metric_tail(run_pk, metric, first, needed - 1)
     verdict = Verdict(False, f"metric '{metric}' has no new values")
+    matched: list[Verdict] = []
     for step, value in new_points(run_pk, metric, first, last):
         window = [*window, value][-needed:]
         verdict = evaluate_metric(automation.event_type, automation.filter, window, step)
         if verdict.matched:
-            return verdict
-    return verdict
+            matched.append(verdict)
+    return matched or [verdict]
 
 
 def evaluate_event(event: Event, automations: list[Automation]) -> list[Match]:
@@ -132,9 +147,10 @@ def evaluate_event(event: Event, automations: list[Automation]) -> list[Match]:
         )
     matches = []
     for automation in automations:
+        later: list[Verdict] = []
         try:
             if event.type == METRIC_EVENT:
-                verdict = evaluate_metric_event(automation, event, run_pk)
+                verdict, *later = evaluate_metric_event(automation, event, run_pk)
             else:
                 verdict = evaluate(
                     automation.event_type, automation.scope_type, automation.filter, event.data
@@ -144,7 +160,7 @@ def evaluate_event(event: Event, automations: list[Automation]) -> list[Match]:
             log.warning("automation %s could not evaluate event %s: %s",
                         automation.pk, event.pk, exc)
             verdict = Verdict(False, f"the filter could not be evaluated: {exc}")
-        matches.append(Match(automation, verdict))
+        matches.append(Match(automation, verdict, tuple(later)))
     return matches
 
 
@@ -166,52 +182,127 @@ def already_fired(automation: Automation, run_id: str, now: Any) -> Execution | 
     )
 
 
+def fire_once_note(run_id: str, fired: Execution) -> str:
+    """Why a metric match was skipped: the execution that counted, and when the run
+    can fire again."""
+    at = fired.created_at.isoformat(timespec="seconds")
+    again = (fired.created_at + FIRE_ONCE_PER).isoformat(timespec="seconds")
+    return (
+        f"already fired for run {run_id} at {at} (execution #{fired.pk}); metric "
+        f"automations fire at most once per run per 24 hours, so the next can fire "
+        f"from {again}"
+    )
+
+
+def next_fire_times(automation: Automation, now: Any = None) -> list[dict[str, Any]]:
+    """Runs an automation fired for in the last 24 hours: ``{"run_id", "fired",
+    "next"}`` (the execution that counted; when the run can fire again), soonest first."""
+    now = now or timezone.now()
+    fired = (
+        Execution.objects.filter(
+            automation=automation, trigger=Execution.Trigger.EVENT,
+            created_at__gte=now - FIRE_ONCE_PER,
+        )
+        .exclude(status=Execution.Status.SKIPPED)
+        .order_by("created_at", "id")
+    )
+    latest: dict[str, Execution] = {}
+    for execution in fired:
+        run_id = (execution.match or {}).get("run_id")
+        if run_id:
+            latest[str(run_id)] = execution
+    return [
+        {"run_id": run_id, "fired": e, "next": e.created_at + FIRE_ONCE_PER}
+        for run_id, e in sorted(latest.items(), key=lambda item: item[1].created_at)
+    ]
+
+
 def create_executions(event: Event, matches: list[Match]) -> list[Execution]:
     """One Execution per matched automation and event; delivery queued on commit.
 
+    A metric event's batch of rows may match at several steps: each matching step is
+    one execution. A metric automation fires at most once per run in 24 hours:
+    every later match — in a later event or later in the same batch — is recorded
+    ``skipped``, naming the execution that counted and when the run can fire again.
     Idempotent: processing the same event again creates nothing new (the unique
-    constraint ``execution_once_per_event`` decides races). A metric automation
-    that already fired for the run in the last 24 hours gets a ``skipped``
-    execution saying so."""
+    constraints ``execution_once_per_event`` / ``execution_once_per_step`` decide races)."""
     created = []
     run_id = event.run_id
     for match in matches:
-        if not match.verdict.matched:
+        if not match.verdicts:
             continue
         automation = match.automation
-        status, error = Execution.Status.PENDING, ""
-        now = timezone.now()
+        if not get_spec(automation.scope_type, automation.event_type).is_metric_event:
+            execution = _create_execution(automation, event, match.verdict, run_id, None)
+            if execution is not None:
+                created.append(execution)
+            continue
         with transaction.atomic():
-            if get_spec(automation.scope_type, automation.event_type).is_metric_event:
-                # Serialise fire-once decisions of one automation across workers.
-                Automation.objects.select_for_update().filter(pk=automation.pk).first()
-                previous = already_fired(automation, run_id, now)
-                if previous is not None:
-                    status = Execution.Status.SKIPPED
-                    error = (
-                        f"already fired for run {run_id} at "
-                        f"{previous.created_at.isoformat(timespec='seconds')}; metric "
-                        "automations fire at most once per run per 24 hours"
-                    )
-            try:
-                with transaction.atomic():
-                    execution = Execution.objects.create(
-                        automation=automation,
-                        event=event,
-                        trigger=Execution.Trigger.EVENT,
-                        status=status,
-                        error=error,
-                        match={**match.verdict.as_json(), "run_id": run_id},
-                        target=automation.integration.target if status == "pending" else "",
-                        next_attempt_at=now if status == Execution.Status.PENDING else None,
-                        finished_at=now if status == Execution.Status.SKIPPED else None,
-                    )
-            except IntegrityError:
-                continue  # this event was processed before: it already acted
-        created.append(execution)
-        if execution.status == Execution.Status.PENDING:
-            enqueue_delivery_on_commit(execution.pk)
+            # Serialise fire-once decisions of one automation across workers.
+            Automation.objects.select_for_update().filter(pk=automation.pk).first()
+            previous = already_fired(automation, run_id, timezone.now())
+            recorded = set(
+                Execution.objects.filter(
+                    automation=automation, event=event, trigger=Execution.Trigger.EVENT
+                ).values_list("match_step", flat=True)
+            )
+            skipped: list[Execution] = []
+            for verdict in match.verdicts:
+                step = verdict.values.get("metric_step")
+                if step in recorded:
+                    continue  # this event was processed before: that step already acted
+                if previous is None:
+                    previous = _create_execution(automation, event, verdict, run_id, step)
+                    if previous is not None:
+                        created.append(previous)
+                    continue
+                skipped.append(_skipped(automation, event, verdict, run_id, step, previous))
+            # One statement for a batch of later matches (a long run of rows may match).
+            Execution.objects.bulk_create(skipped, batch_size=500, ignore_conflicts=True)
+            created += skipped
     return created
+
+
+def _create_execution(
+    automation: Automation, event: Event, verdict: Verdict, run_id: str, step: int | None
+) -> Execution | None:
+    """A pending execution, its delivery queued on commit; None when the event (or this
+    step of it) already has one."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            execution = Execution.objects.create(
+                automation=automation,
+                event=event,
+                trigger=Execution.Trigger.EVENT,
+                status=Execution.Status.PENDING,
+                match={**verdict.as_json(), "run_id": run_id},
+                match_step=step,
+                target=automation.integration.target,
+                next_attempt_at=now,
+            )
+    except IntegrityError:
+        return None  # this event was processed before: it already acted
+    enqueue_delivery_on_commit(execution.pk)
+    return execution
+
+
+def _skipped(
+    automation: Automation, event: Event, verdict: Verdict, run_id: str, step: int | None,
+    counted: Execution,
+) -> Execution:
+    now = timezone.now()
+    return Execution(
+        automation=automation,
+        event=event,
+        trigger=Execution.Trigger.EVENT,
+        status=Execution.Status.SKIPPED,
+        error=fire_once_note(run_id, counted),
+        match={**verdict.as_json(), "run_id": run_id, "counted": counted.pk},
+        match_step=step,
+        finished_at=now,
+        created_at=now,
+    )
 
 
 def enqueue_delivery(execution_id: int) -> None:
@@ -232,7 +323,8 @@ def process(event: Event) -> list[Execution]:
             "automation": m.automation.pk,
             "name": m.automation.name,
             "matched": m.verdict.matched,
-            "reason": m.verdict.reason,
+            "reason": m.verdict.reason
+            + (f" (and {len(m.later)} later row(s) of this batch)" if m.later else ""),
         }
         for m in matches
     ]
@@ -304,6 +396,16 @@ def describe_happening(event: Event) -> str:
     if event.type == "ADD_ARTIFACT_ALIAS":
         ref = linked.get("ref") if linked else artifact.get("ref")
         return f"Alias {data.get('alias', '?')} added to {ref or event.subject}"
+    if event.type == "UNLINK_ARTIFACT":
+        return f"{linked.get('ref', event.subject)} unlinked ({artifact.get('ref', '?')})"
+    if event.type in ("ADD_ARTIFACT_TAG", "REMOVE_ARTIFACT_TAG"):
+        ref = linked.get("ref") if linked else artifact.get("ref")
+        verb = "added to" if event.type.startswith("ADD") else "removed from"
+        return f"Tag {data.get('tag', '?')} {verb} {ref or event.subject}"
+    if event.type in ("ADD_COLLECTION_TAG", "REMOVE_COLLECTION_TAG"):
+        ref = (data.get("collection_info") or {}).get("ref") or data.get("collection", "?")
+        verb = "added to" if event.type.startswith("ADD") else "removed from"
+        return f"Tag {data.get('tag', '?')} {verb} collection {ref}"
     return f"{event.type} {event.subject}"
 
 

@@ -30,6 +30,11 @@ class EventType(TextChoices):
     CREATE_ARTIFACT = "CREATE_ARTIFACT", "A new artifact version is created"
     ADD_ARTIFACT_ALIAS = "ADD_ARTIFACT_ALIAS", "An alias is added to an artifact version"
     LINK_ARTIFACT = "LINK_ARTIFACT", "A version is linked to a registry collection"
+    UNLINK_ARTIFACT = "UNLINK_ARTIFACT", "A version is unlinked from a registry collection"
+    ADD_ARTIFACT_TAG = "ADD_ARTIFACT_TAG", "A tag is added to an artifact version"
+    REMOVE_ARTIFACT_TAG = "REMOVE_ARTIFACT_TAG", "A tag is removed from an artifact version"
+    ADD_COLLECTION_TAG = "ADD_COLLECTION_TAG", "A tag is added to a registry collection"
+    REMOVE_COLLECTION_TAG = "REMOVE_COLLECTION_TAG", "A tag is removed from a registry collection"
 
 
 RUN_TYPES = frozenset(
@@ -44,9 +49,34 @@ METRIC_TYPES = frozenset(
     {EventType.RUN_METRIC_THRESHOLD, EventType.RUN_METRIC_CHANGE, EventType.RUN_METRIC_ZSCORE}
 )
 ARTIFACT_TYPES = frozenset(
-    {EventType.CREATE_ARTIFACT, EventType.ADD_ARTIFACT_ALIAS, EventType.LINK_ARTIFACT}
+    {
+        EventType.CREATE_ARTIFACT,
+        EventType.ADD_ARTIFACT_ALIAS,
+        EventType.LINK_ARTIFACT,
+        EventType.UNLINK_ARTIFACT,
+        EventType.ADD_ARTIFACT_TAG,
+        EventType.REMOVE_ARTIFACT_TAG,
+    }
 )
 ALIAS_TYPES = frozenset({EventType.ADD_ARTIFACT_ALIAS})
+TAG_TYPES = frozenset(
+    {
+        EventType.ADD_ARTIFACT_TAG,
+        EventType.REMOVE_ARTIFACT_TAG,
+        EventType.ADD_COLLECTION_TAG,
+        EventType.REMOVE_COLLECTION_TAG,
+    }
+)
+# Events about a whole registry collection (no version): collection tags.
+COLLECTION_TYPES = frozenset({EventType.ADD_COLLECTION_TAG, EventType.REMOVE_COLLECTION_TAG})
+
+# W&B's wire names for event types, accepted on input and answered with Beacon's.
+WANDB_SYNONYMS = {"LINK_MODEL": "LINK_ARTIFACT", "RUN_METRIC": "RUN_METRIC_THRESHOLD"}
+
+
+def canonical_type(type: str) -> str:
+    """Beacon's name of an event type given in W&B's wire name (others unchanged)."""
+    return WANDB_SYNONYMS.get(type, type) if isinstance(type, str) else type
 
 # Run states a RUN_STATE automation can watch. "crashed" is the same as "failed";
 # "killed" (a user stopping a run on purpose) never fires.
@@ -112,6 +142,14 @@ class EventSpec:
     @property
     def is_alias_event(self) -> bool:
         return self.type in ALIAS_TYPES
+
+    @property
+    def is_tag_event(self) -> bool:
+        return self.type in TAG_TYPES
+
+    @property
+    def is_collection_event(self) -> bool:
+        return self.type in COLLECTION_TYPES
 
     def field(self, name: str) -> FilterField:
         for f in self.fields:
@@ -181,6 +219,17 @@ def _alias_field() -> FilterField:
     )
 
 
+def _tag_field(removed: bool = False) -> FilterField:
+    return FilterField(
+        "tag_regex",
+        "regex",
+        required=True,
+        label="Tag matches",
+        help=f"RE2 regular expression searched in the {'removed' if removed else 'added'} tag, "
+        "e.g. ^validated$",
+    )
+
+
 def _collection_field() -> FilterField:
     return FilterField(
         "collection",
@@ -215,7 +264,8 @@ _SPECS = (
         scope=PROJECT,
         label=EventType.RUN_METRIC_THRESHOLD.label,
         description="The aggregate of the last `window` values of a metric meets a comparison. "
-        "A run with fewer values than the window is judged on the values it has.",
+        "Judged only once the run has `window` values; `nonfinite` fires on the first "
+        "NaN or ±inf.",
         source="RUN_METRIC",
         fields=(
             _metric_field(),
@@ -244,7 +294,8 @@ _SPECS = (
         scope=PROJECT,
         label=EventType.RUN_METRIC_CHANGE.label,
         description="The mean of the current window differs from the mean of the prior, "
-        "consecutive window by at least `amount`.",
+        "consecutive window by at least `amount`. Judged only once both windows are full "
+        "(`window` + `prior_window` values).",
         source="RUN_METRIC",
         fields=(
             _metric_field(),
@@ -286,7 +337,7 @@ _SPECS = (
         scope=PROJECT,
         label=EventType.RUN_METRIC_ZSCORE.label,
         description="The newest value's z-score against the previous `window` values "
-        "passes the threshold.",
+        "passes the threshold. Judged only once there are `window` previous values.",
         source="RUN_METRIC",
         fields=(
             _metric_field(),
@@ -345,6 +396,63 @@ _SPECS = (
         description="An alias matching the pattern is added to a version in a collection.",
         source="ADD_ARTIFACT_ALIAS",
         fields=(_alias_field(), _collection_field()),
+    ),
+    EventSpec(
+        type=EventType.UNLINK_ARTIFACT,
+        scope=REGISTRY,
+        label=EventType.UNLINK_ARTIFACT.label,
+        description="A version is unlinked from a collection of the registry (its number "
+        "is never reused).",
+        source="UNLINK_ARTIFACT",
+        fields=(_collection_field(),),
+    ),
+    EventSpec(
+        type=EventType.ADD_ARTIFACT_TAG,
+        scope=PROJECT,
+        label=EventType.ADD_ARTIFACT_TAG.label,
+        description="A tag matching the pattern is added to an artifact version.",
+        source="ADD_ARTIFACT_TAG",
+        fields=(_tag_field(), _artifact_name_field()),
+    ),
+    EventSpec(
+        type=EventType.REMOVE_ARTIFACT_TAG,
+        scope=PROJECT,
+        label=EventType.REMOVE_ARTIFACT_TAG.label,
+        description="A tag matching the pattern is removed from an artifact version.",
+        source="REMOVE_ARTIFACT_TAG",
+        fields=(_tag_field(removed=True), _artifact_name_field()),
+    ),
+    EventSpec(
+        type=EventType.ADD_ARTIFACT_TAG,
+        scope=REGISTRY,
+        label="A tag is added to a linked version",
+        description="A tag matching the pattern is added to a version in a collection.",
+        source="ADD_ARTIFACT_TAG",
+        fields=(_tag_field(), _collection_field()),
+    ),
+    EventSpec(
+        type=EventType.REMOVE_ARTIFACT_TAG,
+        scope=REGISTRY,
+        label="A tag is removed from a linked version",
+        description="A tag matching the pattern is removed from a version in a collection.",
+        source="REMOVE_ARTIFACT_TAG",
+        fields=(_tag_field(removed=True), _collection_field()),
+    ),
+    EventSpec(
+        type=EventType.ADD_COLLECTION_TAG,
+        scope=REGISTRY,
+        label=EventType.ADD_COLLECTION_TAG.label,
+        description="A tag matching the pattern is added to a collection of the registry.",
+        source="ADD_COLLECTION_TAG",
+        fields=(_tag_field(), _collection_field()),
+    ),
+    EventSpec(
+        type=EventType.REMOVE_COLLECTION_TAG,
+        scope=REGISTRY,
+        label=EventType.REMOVE_COLLECTION_TAG.label,
+        description="A tag matching the pattern is removed from a collection of the registry.",
+        source="REMOVE_COLLECTION_TAG",
+        fields=(_tag_field(removed=True), _collection_field()),
     ),
 )
 
@@ -601,6 +709,8 @@ def describe(scope: str, type: str, filter: dict[str, Any]) -> str:
         parts = []
         if spec.is_alias_event:
             parts.append(f"alias matches {filter.get('alias_regex', '')}")
+        if spec.is_tag_event:
+            parts.append(f"tag matches {filter.get('tag_regex', '')}")
         if filter.get("artifact_name_regex"):
             parts.append(f"artifact name matches {filter['artifact_name_regex']}")
         if filter.get("artifact_type"):
@@ -611,6 +721,7 @@ def describe(scope: str, type: str, filter: dict[str, Any]) -> str:
             return {
                 EventType.CREATE_ARTIFACT: "any new artifact version",
                 EventType.LINK_ARTIFACT: "any version linked to any collection",
+                EventType.UNLINK_ARTIFACT: "any version unlinked from any collection",
             }.get(spec.type, spec.label)
         main = " and ".join(parts)
     runs = describe_run_filters(filter) if spec.is_run_event else ""
@@ -694,6 +805,10 @@ def sample_data(
         if spec.type == EventType.ADD_ARTIFACT_ALIAS:
             artifact["aliases"] = ["latest", "production"]
             return {"artifact": artifact, "alias": "production"}
+        if spec.is_tag_event:
+            added = spec.type == EventType.ADD_ARTIFACT_TAG
+            artifact["tags"] = ["validated"] if added else []
+            return {"artifact": artifact, "tag": "validated"}
         return {"artifact": artifact}
 
     source = _sample_version(
@@ -712,8 +827,24 @@ def sample_data(
         "metadata": source["metadata"],
         "url": base + registry_path + "#sample-collection",
     }
+    if spec.is_collection_event:
+        added = spec.type == EventType.ADD_COLLECTION_TAG
+        return {
+            "collection": "sample-collection",
+            "collection_info": {
+                "id": 0,
+                "name": "sample-collection",
+                "ref": f"{team}/{scope_name}/sample-collection",
+                "tags": ["vision"] if added else [],
+                "url": base + registry_path + "#sample-collection",
+            },
+            "tag": "vision",
+        }
     data: dict[str, Any] = {"collection": "sample-collection", "linked": linked, "artifact": source}
     if spec.type == EventType.ADD_ARTIFACT_ALIAS:
         linked["aliases"] = ["staging"]
         data["alias"] = "staging"
+    if spec.is_tag_event:
+        linked["tags"] = ["validated"] if spec.type == EventType.ADD_ARTIFACT_TAG else []
+        data["tag"] = "validated"
     return data

@@ -171,6 +171,9 @@ class Execution(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     # Why it matched: the filter evaluated with actual values, and the template variables.
     match = models.JSONField(default=dict, blank=True)
+    # Metric automations: the step whose window matched (one event's batch of rows may
+    # match at several steps; each match is one execution). NULL for other events.
+    match_step = models.BigIntegerField(null=True, blank=True)
     # The payload as sent, with secret values masked.
     payload = models.JSONField(null=True, blank=True)
     target = models.CharField(max_length=2048, blank=True)
@@ -188,8 +191,14 @@ class Execution(models.Model):
             # Processing an event twice never acts twice.
             models.UniqueConstraint(
                 fields=["automation", "event"],
-                condition=Q(trigger="event"),
+                condition=Q(trigger="event", match_step__isnull=True),
                 name="execution_once_per_event",
+            ),
+            # ...nor twice for one matching step of a metric event's batch of rows.
+            models.UniqueConstraint(
+                fields=["automation", "event", "match_step"],
+                condition=Q(trigger="event", match_step__isnull=False),
+                name="execution_once_per_step",
             ),
         ]
         indexes = [

@@ -13,7 +13,7 @@ from django.utils import timezone
 from automations import dispatch
 from automations.actions import action_for
 from automations.actions.base import DeliveryResult, EventContext
-from automations.conditions import Verdict
+from automations.conditions import Verdict, history_needed
 from automations.events import describe_metric, get_spec, sample_data
 from automations.models import Automation, Event, Execution, generate_webhook_id
 from automations.subjects import absolute_url
@@ -62,12 +62,14 @@ def sample_event(automation: Automation, user: Any) -> tuple[Event, Verdict]:
         values = {
             "metric_name": metric,
             "metric_value": value,
-            "metric_values": [value],
+            # A window as full as the condition judges (a threshold's aggregate is ``value``).
+            "metric_values": [value] * history_needed(automation.event_type, automation.filter),
             "metric_step": data.get("last_step", 100),
             "metric_filter": describe_metric(automation.event_type, automation.filter),
         }
     subject = next(
-        (str(data[k]["ref"]) for k in ("linked", "artifact") if isinstance(data.get(k), dict)),
+        (str(data[k]["ref"]) for k in ("linked", "artifact", "collection_info")
+         if isinstance(data.get(k), dict)),
         f"{automation.team.slug}/{scope.name}/sample",
     )
     event = Event.objects.create(

@@ -1,5 +1,11 @@
-"""Ready-made webhook payloads for popular receivers, using only variables every
-event of a scope has (so a preset is valid whatever event is chosen)."""
+"""Ready-made webhook payloads for popular receivers.
+
+Without an event type a preset uses only variables every event of the scope has;
+with one, it also carries that event's own variables (``${run_name}``,
+``${metric_filter}``, ``${artifact_version_string}``, ``${project_name}`` — in
+registry scope the linked version's source project —, ``${alias}``, ``${tag}``,
+``${artifact_metadata.KEY}`` for the given metadata keys). Artifact events also
+offer W&B's GitHub Actions ``repository_dispatch`` example, verbatim."""
 
 from __future__ import annotations
 
@@ -7,7 +13,22 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from automations.events import get_spec
 from automations.models import Scope
+from automations.templating import METADATA_PREFIX
+
+# W&B's documented GitHub Actions example payload, unchanged.
+WANDB_GITHUB_EXAMPLE: dict[str, Any] = {
+    "event_type": "BUILD_AND_DEPLOY",
+    "client_payload": {
+        "event_author": "${event_author}",
+        "artifact_version": "${artifact_version}",
+        "artifact_version_string": "${artifact_version_string}",
+        "artifact_collection_name": "${artifact_collection_name}",
+        "project_name": "${project_name}",
+        "entity_name": "${entity_name}",
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -22,9 +43,63 @@ class Preset:
         return json.dumps(self.payload, indent=2, ensure_ascii=False)
 
 
-def presets_for(scope_type: str) -> list[Preset]:
+def event_details(
+    scope_type: str, event_type: str | None, metadata_keys: list[str] | None = None
+) -> dict[str, str]:
+    """The event's own variables, as ``{label: "${variable}"}`` (empty without a type)."""
+    if not event_type:
+        return {}
+    try:
+        spec = get_spec(scope_type, event_type)
+    except KeyError:
+        return {}
+    details: dict[str, str] = {}
+    if spec.is_run_event:
+        details.update(run="${run_name}", run_status="${run_status}", run_url="${run_url}")
+    if spec.is_metric_event:
+        details.update(condition="${metric_filter}", value="${metric_value}",
+                       step="${metric_step}")
+    if spec.is_artifact_event:
+        details.update(
+            artifact="${artifact_version_string}",
+            artifact_version="${artifact_version}",
+            collection="${artifact_collection_name}",
+            project="${project_name}",
+        )
+        for key in metadata_keys or []:
+            if "}" not in key and key.strip():
+                details[f"metadata_{key}"] = "${" + METADATA_PREFIX + key + "}"
+    if spec.is_collection_event:
+        details["collection"] = "${artifact_collection_name}"
+    if spec.is_alias_event:
+        details["alias"] = "${alias}"
+    if spec.is_tag_event:
+        details["tag"] = "${tag}"
+    return details
+
+
+def presets_for(
+    scope_type: str, event_type: str | None = None, metadata_keys: list[str] | None = None
+) -> list[Preset]:
+    """The presets of a scope; with ``event_type`` they carry its own variables too."""
     where = "${project_name}" if scope_type == Scope.PROJECT else "${registry_name}"
     summary = f"${{event_type}} in ${{entity_name}}/{where}"
+    details = event_details(scope_type, event_type, metadata_keys)
+    facts = [{"name": k.replace("_", " ").capitalize(), "value": v} for k, v in details.items()]
+    presets = _presets(where, summary, details, facts)
+    if event_type and "artifact_version" in details:
+        presets.insert(1, Preset(
+            "wandb-github",
+            "GitHub Actions (W&B example)",
+            "W&B's repository_dispatch example for GitHub Actions, unchanged.",
+            WANDB_GITHUB_EXAMPLE,
+        ))
+    return presets
+
+
+def _presets(
+    where: str, summary: str, details: dict[str, str], facts: list[dict[str, str]]
+) -> list[Preset]:
     return [
         Preset(
             "github",
@@ -39,6 +114,7 @@ def presets_for(scope_type: str) -> list[Preset]:
                     "event_id": "${event_id}",
                     "author": "${event_author}",
                     "url": "${url}",
+                    **details,
                 },
             },
         ),
@@ -59,6 +135,7 @@ def presets_for(scope_type: str) -> list[Preset]:
                             {"name": "Event", "value": "${event_type}"},
                             {"name": "By", "value": "${event_author}"},
                             {"name": "When", "value": "${event_time}"},
+                            *facts,
                         ],
                     }
                 ],
@@ -122,6 +199,7 @@ def presets_for(scope_type: str) -> list[Preset]:
                         "fields": [
                             {"name": "By", "value": "${event_author}", "inline": True},
                             {"name": "When", "value": "${event_time}", "inline": True},
+                            *({**f, "inline": True} for f in facts),
                         ],
                     }
                 ],
@@ -148,5 +226,5 @@ def presets_for(scope_type: str) -> list[Preset]:
     ]
 
 
-def get_preset(scope_type: str, key: str) -> Preset | None:
-    return next((p for p in presets_for(scope_type) if p.key == key), None)
+def get_preset(scope_type: str, key: str, event_type: str | None = None) -> Preset | None:
+    return next((p for p in presets_for(scope_type, event_type) if p.key == key), None)

@@ -14,13 +14,21 @@ from django.utils import timezone
 from automations import conditions, dispatch, events, templating, variables
 from automations.actions.slack import build_message
 from automations.models import Automation, Event, Execution, Scope
-from projects.models import MetricPoint, Project
-from registries.models import Registry
+from projects.models import ArtifactVersion, MetricPoint, Project
+from registries.models import LinkedVersion, Registry
 from teams.models import Integration
 
 MASK = templating.DEFAULT_MASK
 # Values of a sample metric history, so metric variables have something to show.
 SAMPLE_METRIC_VALUES = [0.92, 0.81, 0.77, 0.74, 0.71, 0.69, 0.7, 0.66, 0.64, 0.63, 0.61, 0.6]
+
+
+def sample_series(count: int) -> list[float]:
+    """A made-up loss curve of ``count`` values ending in ``SAMPLE_METRIC_VALUES``, so a
+    preview's window is always full (a window is judged only when full)."""
+    head = max(0, count - len(SAMPLE_METRIC_VALUES))
+    start = [round(1.0 + 0.002 * (head - i) + 0.01 * (i % 3), 4) for i in range(head)]
+    return (start + SAMPLE_METRIC_VALUES)[-count:] if count > 0 else []
 
 
 @dataclass
@@ -80,7 +88,7 @@ def metric_values(spec: events.EventSpec, filter: dict[str, Any], event: Event |
     except (KeyError, TypeError, ValueError):
         return {}
     step = data.get("last_step") or 0
-    values: list[float] = SAMPLE_METRIC_VALUES[-needed:]
+    values: list[float] = sample_series(needed)
     if event is not None and event.project_id:
         run_id = (data.get("run") or {}).get("id")
         points = list(
@@ -94,6 +102,36 @@ def metric_values(spec: events.EventSpec, filter: dict[str, Any], event: Event |
         return conditions.evaluate_metric(spec.type, filter, values, step).values
     except (KeyError, TypeError, ValueError, ZeroDivisionError):
         return {}
+
+
+def latest_metadata(scope: Project | Registry) -> dict[str, Any] | None:
+    """The metadata of the scope's newest artifact version (a registry: of the newest
+    linked version's source); None when the scope has none."""
+    if isinstance(scope, Project):
+        version = (
+            ArtifactVersion.objects.filter(artifact__project=scope)
+            .order_by("-created_at", "-id").only("metadata").first()
+        )
+        return None if version is None else version.metadata
+    linked = (
+        LinkedVersion.objects.filter(collection__registry=scope)
+        .select_related("source").order_by("-created_at", "-id").first()
+    )
+    return None if linked is None else linked.source.metadata
+
+
+def metadata_variables(scope: Project | Registry, data: dict[str, Any]) -> list[str]:
+    """``artifact_metadata.KEY`` for each top-level key of the latest version's metadata
+    (the sample's when the scope has no version yet), for the editor's variable list."""
+    metadata = latest_metadata(scope)
+    if metadata is None:
+        subject = data.get("linked") or data.get("artifact") or {}
+        metadata = subject.get("metadata") or {}
+    return [
+        templating.METADATA_PREFIX + str(key)
+        for key in sorted(metadata, key=str)
+        if "}" not in str(key) and str(key).strip()
+    ]
 
 
 def build_preview(
@@ -123,7 +161,11 @@ def build_preview(
     real = latest_event(scope, spec)
     event = real or sample_event(scope, spec)
     source = f"the latest {spec.source} event (#{event.pk})" if real else "a sample event"
-    preview = Preview(source=source, event=real, variables=allowed)
+    offered = list(allowed)
+    if spec.is_artifact_event:
+        at = offered.index(templating.METADATA_PREFIX) + 1
+        offered[at:at] = metadata_variables(scope, event.data)
+    preview = Preview(source=source, event=real, variables=offered)
     # The delivery pipeline's own rendering, on an unsaved automation and execution.
     execution = Execution(
         automation=Automation(

@@ -40,6 +40,7 @@ urlpatterns = [
         name="automation_filter_fields",
     ),
     path("t/<slug:slug>/automations/preview/", views.preview, name="automation_preview"),
+    path("t/<slug:slug>/automations/catalog/", views.event_catalog, name="event_catalog"),
     path("t/<slug:slug>/automations/<int:pk>/", views.automation_detail, name="automation_detail"),
     path("t/<slug:slug>/automations/<int:pk>/edit/", views.automation_edit, name="automation_edit"),
     path(

@@ -21,7 +21,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from automations.actions import ACTION_KINDS
-from automations.events import SCOPES, FilterError, validate_filter
+from automations.events import SCOPES, FilterError, canonical_type, validate_filter
 from automations.models import Automation
 from automations.templating import validate as validate_template
 from automations.variables import allowed_variables
@@ -136,7 +136,8 @@ def _clean_event(scope: str, data: dict[str, Any], errors: Errors) -> tuple[str,
     event = _section(data, "event", errors)
     if not event:
         return "", {}
-    type = event.get("type")
+    # W&B's wire names (LINK_MODEL, RUN_METRIC) are accepted and stored as Beacon's.
+    type = canonical_type(event.get("type"))
     if not scope:
         return str(type or ""), {}
     try:

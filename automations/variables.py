@@ -41,6 +41,8 @@ def allowed_variables(
     webhook's secrets are offered only when attached."""
     spec = get_spec(scope, type)
     names = [*COMMON, "project_name" if scope == PROJECT else "registry_name"]
+    if scope != PROJECT and spec.is_artifact_event:
+        names.append("project_name")  # the project the linked version came from
     names += ["automation_name", "url"]
     if spec.is_run_event:
         names += RUN
@@ -48,8 +50,12 @@ def allowed_variables(
         names += METRIC
     if spec.is_artifact_event:
         names += ARTIFACT
+    if spec.is_collection_event:
+        names.append("artifact_collection_name")
     if spec.is_alias_event:
         names.append("alias")
+    if spec.is_tag_event:
+        names.append("tag")
     if has_access_token:
         names.append(ACCESS_TOKEN)
     if payload_secret_name and payload_secret_name not in names:
@@ -106,8 +112,18 @@ def _artifact_variables(scope: str, data: dict[str, Any]) -> dict[str, str]:
     return values
 
 
+def source_project(data: dict[str, Any]) -> str:
+    """The project a registry event's linked version came from (``version_data``'s
+    ``project``; read from its ref ``team/project/name:v3`` for older events)."""
+    artifact = data.get("artifact") or {}
+    if artifact.get("project"):
+        return str(artifact["project"])
+    parts = str(artifact.get("ref") or "").split("/")
+    return parts[1] if len(parts) == 3 else ""
+
+
 def _subject_url(data: dict[str, Any]) -> str:
-    for key in ("linked", "artifact", "run"):
+    for key in ("linked", "artifact", "collection_info", "run"):
         part = data.get(key)
         if isinstance(part, dict) and part.get("url"):
             return str(part["url"])
@@ -148,6 +164,12 @@ def event_variables(
             values[name] = as_text(verdict_values.get(name))
     if spec.is_artifact_event:
         values.update(_artifact_variables(scope, data))
+        if scope != PROJECT:
+            values["project_name"] = source_project(data)
+    if spec.is_collection_event:
+        values["artifact_collection_name"] = as_text(data.get("collection"))
     if spec.is_alias_event:
         values["alias"] = as_text(data.get("alias"))
+    if spec.is_tag_event:
+        values["tag"] = as_text(data.get("tag"))
     return values

@@ -290,5 +290,6 @@ def viewer(request: HttpRequest) -> dict[str, Any]:
 
 api.add_router("/teams/", "teams.api.router")
 api.add_router("/teams/", "projects.api.router")
+api.add_router("/teams/", "projects.tags_api.router")
 api.add_router("/teams/", "registries.api.router")
 api.add_router("/teams/", "automations.api.router")

@@ -62,6 +62,7 @@ def version_out(version: ArtifactVersion) -> dict[str, Any]:
         "version": version.version,
         "index": version.index,
         "aliases": version.alias_names(),
+        "tags": list(version.tags),
         "ref": version.ref,
         "stable_ref": f"beacon-artifact://{version.pk}",
         "digest": version.digest,

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from projects.models import Artifact, ArtifactVersion, validate_alias
+from projects.models import Artifact, ArtifactVersion, validate_alias, validate_tag
 
 
 def clean_alias_value(value: str) -> str:
@@ -40,3 +40,22 @@ class AliasForm(forms.Form):
         if version is None:
             raise forms.ValidationError("Choose a version of this artifact.")
         return version
+
+
+def clean_tag_value(value: str) -> str:
+    tag = value.strip()
+    try:
+        validate_tag(tag)
+    except ValueError as exc:
+        raise forms.ValidationError(str(exc)) from exc
+    return tag
+
+
+class TagForm(AliasForm):
+    """Add a tag to (or remove one from) one version of an artifact."""
+
+    alias = None  # type: ignore[assignment]
+    tag = forms.CharField(max_length=128, help_text="e.g. validated, candidate")
+
+    def clean_tag(self) -> str:
+        return clean_tag_value(self.cleaned_data["tag"])

@@ -10,7 +10,7 @@ from ninja import Schema
 from pydantic import AfterValidator, Field
 
 from config.api import ApiError
-from projects.models import Run, validate_alias
+from projects.models import Run, validate_alias, validate_tag
 from teams.schemas import Name, invalid
 
 MAX_HISTORY_ROWS = 10_000
@@ -66,6 +66,23 @@ class ArtifactIn(Schema):
 
 class AliasIn(Schema):
     alias: Alias
+
+
+def _valid_tag(value: str) -> str:
+    validate_tag(value)  # ValueError becomes a field error
+    return value
+
+
+class TagIn(Schema):
+    tag: Annotated[str, Field(strict=True), AfterValidator(_valid_tag)]
+
+
+def check_tag(tag: str) -> None:
+    """A tag given in a path: 400 naming the field when it breaks the tag rule."""
+    try:
+        validate_tag(tag)
+    except ValueError as exc:
+        raise invalid({"tag": [str(exc)]}) from exc
 
 
 def _metric_value(value: object) -> float:

@@ -29,4 +29,16 @@ urlpatterns = [
         views.artifact_alias,
         name="artifact_alias",
     ),
+    path(
+        "t/<slug:slug>/p/<str:project>/artifacts/<str:name>/tags/add/",
+        views.artifact_tag,
+        {"action": "add"},
+        name="artifact_tag_add",
+    ),
+    path(
+        "t/<slug:slug>/p/<str:project>/artifacts/<str:name>/tags/remove/",
+        views.artifact_tag,
+        {"action": "remove"},
+        name="artifact_tag_remove",
+    ),
 ]

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from projects import files
 from projects.chart_marks import automation_marks
 from projects.charts import line_chart
-from projects.forms import AliasForm
+from projects.forms import AliasForm, TagForm
 from projects.models import Artifact, Project, Run
 from teams.access import Role, TeamAccess, get_team
 
@@ -108,12 +108,20 @@ def run_file(
 
 
 def _artifact_page(
-    request: HttpRequest, access: TeamAccess, artifact: Artifact, form: AliasForm, status: int = 200
+    request: HttpRequest,
+    access: TeamAccess,
+    artifact: Artifact,
+    form: AliasForm,
+    status: int = 200,
+    tag_form: TagForm | None = None,
 ) -> HttpResponse:
     versions = artifact.versions.select_related("author").prefetch_related("aliases")
     ctx = _context(access, artifact.project, ("Artifacts", None), (artifact.name, None))
     ctx["breadcrumbs"][2] = ("Artifacts", _artifacts_url(access, artifact.project))
-    ctx.update({"tab": "artifacts", "artifact": artifact, "versions": versions, "form": form})
+    ctx.update({
+        "tab": "artifacts", "artifact": artifact, "versions": versions, "form": form,
+        "tag_form": tag_form or TagForm(artifact=artifact, prefix="tag"),
+    })
     return render(request, "projects/artifact_detail.html", ctx, status=status)
 
 
@@ -141,4 +149,30 @@ def artifact_alias(request: HttpRequest, slug: str, project: str, name: str) -> 
         messages.success(request, f"{alias} now points at {version.version}.")
     else:
         messages.info(request, f"{alias} already pointed at {version.version}.")
+    return redirect(artifact.get_absolute_url())
+
+
+@login_required
+@require_POST
+def artifact_tag(
+    request: HttpRequest, slug: str, project: str, name: str, action: str
+) -> HttpResponse:
+    """Add (``action`` "add") or remove ("remove") a tag of one version."""
+    access, proj = _project(request, slug, project, need=Role.MEMBER)
+    artifact = get_object_or_404(Artifact, project=proj, name=name)
+    form = TagForm(request.POST, artifact=artifact, prefix="tag")
+    if not form.is_valid():
+        return _artifact_page(
+            request, access, artifact, AliasForm(artifact=artifact), status=400, tag_form=form
+        )
+    version, tag = form.cleaned_data["version"], form.cleaned_data["tag"]
+    if action == "add":
+        if version.add_tag(tag, request.user):
+            messages.success(request, f"Tagged {version.version} {tag}.")
+        else:
+            messages.info(request, f"{version.version} was already tagged {tag}.")
+    elif version.remove_tag(tag, request.user):
+        messages.success(request, f"Removed tag {tag} from {version.version}.")
+    else:
+        messages.info(request, f"{version.version} had no tag {tag}.")
     return redirect(artifact.get_absolute_url())

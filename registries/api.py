@@ -15,7 +15,7 @@ from ninja import Router, Status
 from automations.subjects import absolute_url
 from config.api import ApiError
 from projects.models import Artifact, ArtifactVersion
-from projects.schemas import AliasIn
+from projects.schemas import AliasIn, TagIn, check_tag
 from registries.models import Collection, LinkedVersion, Registry
 from registries.schemas import SOURCE_MESSAGE, SOURCE_RE, LinkIn, RegistryIn
 from teams.access import Role, get_team
@@ -44,6 +44,7 @@ def collection_out(collection: Collection) -> dict[str, Any]:
         "aliases": {
             a.alias: a.version.version for a in collection.aliases.select_related("version")
         },
+        "tags": list(collection.tags),
         "created_at": collection.created_at.isoformat(),
     }
 
@@ -55,6 +56,7 @@ def linked_out(linked: LinkedVersion) -> dict[str, Any]:
         "version": linked.version,
         "index": linked.index,
         "aliases": linked.alias_names(),
+        "tags": list(linked.tags),
         "ref": linked.ref,
         "source": linked.source.ref,
         "stable_ref": f"beacon-artifact://{linked.source_id}",
@@ -190,13 +192,88 @@ def add_linked_alias(
     payload: AliasIn,
 ) -> dict[str, Any]:
     access = get_team(request.user, team, need=Role.MEMBER)
-    obj = _collection(_registry(access.team, registry), collection)
-    check_names(version=version)
-    try:
-        linked = obj.resolve(version)
-    except ObjectDoesNotExist as exc:  # no such version, or no such alias
-        raise ApiError(
-            404, "not_found", f"Collection {obj.name} has no version or alias {version}."
-        ) from exc
+    linked = _linked(_collection(_registry(access.team, registry), collection), version)
     linked.add_alias(payload.alias, request.user)
     return linked_out(linked)
+
+
+def _linked(collection: Collection, version: str) -> LinkedVersion:
+    check_names(version=version)
+    try:
+        return collection.resolve(version)
+    except ObjectDoesNotExist as exc:  # no such version, or no such alias
+        raise ApiError(
+            404, "not_found", f"Collection {collection.name} has no version or alias {version}."
+        ) from exc
+
+
+COLLECTION_PATH = "/{team}/registries/{registry}/collections/{collection}"
+
+
+@router.delete(
+    COLLECTION_PATH + "/versions/{version}",
+    response={204: None},
+    summary="Unlink a version from its collection (its number is never reused)",
+)
+def unlink_version(
+    request: HttpRequest, team: str, registry: str, collection: str, version: str
+) -> Status:
+    access = get_team(request.user, team, need=Role.MEMBER)
+    linked = _linked(_collection(_registry(access.team, registry), collection), version)
+    linked.unlink(request.user)
+    return Status(204, None)
+
+
+@router.post(COLLECTION_PATH + "/versions/{version}/tags", summary="Tag a linked version")
+def add_linked_tag(
+    request: HttpRequest,
+    team: str,
+    registry: str,
+    collection: str,
+    version: str,
+    payload: TagIn,
+) -> dict[str, Any]:
+    access = get_team(request.user, team, need=Role.MEMBER)
+    linked = _linked(_collection(_registry(access.team, registry), collection), version)
+    linked.add_tag(payload.tag, request.user)
+    return linked_out(linked)
+
+
+@router.delete(
+    COLLECTION_PATH + "/versions/{version}/tags/{tag}",
+    response={204: None},
+    summary="Remove a tag from a linked version",
+)
+def remove_linked_tag(
+    request: HttpRequest, team: str, registry: str, collection: str, version: str, tag: str
+) -> Status:
+    access = get_team(request.user, team, need=Role.MEMBER)
+    linked = _linked(_collection(_registry(access.team, registry), collection), version)
+    check_tag(tag)
+    linked.remove_tag(tag, request.user)
+    return Status(204, None)
+
+
+@router.post(COLLECTION_PATH + "/tags", summary="Tag a collection")
+def add_collection_tag(
+    request: HttpRequest, team: str, registry: str, collection: str, payload: TagIn
+) -> dict[str, Any]:
+    access = get_team(request.user, team, need=Role.MEMBER)
+    obj = _collection(_registry(access.team, registry), collection)
+    obj.add_tag(payload.tag, request.user)
+    return collection_out(obj)
+
+
+@router.delete(
+    COLLECTION_PATH + "/tags/{tag}",
+    response={204: None},
+    summary="Remove a tag from a collection",
+)
+def remove_collection_tag(
+    request: HttpRequest, team: str, registry: str, collection: str, tag: str
+) -> Status:
+    access = get_team(request.user, team, need=Role.MEMBER)
+    obj = _collection(_registry(access.team, registry), collection)
+    check_tag(tag)
+    obj.remove_tag(tag, request.user)
+    return Status(204, None)

@@ -1,4 +1,5 @@
-"""Forms of the registry pages: create a registry, link a version, add an alias."""
+"""Forms of the registry pages: create a registry, link a version, add an alias, tag a
+linked version or a collection, unlink a version."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from typing import Any
 
 from django import forms
 
-from projects.forms import clean_alias_value
+from projects.forms import clean_alias_value, clean_tag_value
 from projects.models import ArtifactVersion
-from registries.models import LinkedVersion, Registry
+from registries.models import Collection, LinkedVersion, Registry
 from teams.models import Team, name_validator
 
 
@@ -85,3 +86,37 @@ class LinkedAliasForm(forms.Form):
 
     def clean_alias(self) -> str:
         return clean_alias_value(self.cleaned_data["alias"])
+
+
+class LinkedTagForm(LinkedAliasForm):
+    """Add a tag to (or remove one from) a linked version."""
+
+    alias = None  # type: ignore[assignment]
+    tag = forms.CharField(max_length=128, help_text="e.g. validated, candidate")
+
+    def clean_tag(self) -> str:
+        return clean_tag_value(self.cleaned_data["tag"])
+
+
+class CollectionTagForm(forms.Form):
+    """Add a tag to (or remove one from) a collection."""
+
+    collection = forms.ModelChoiceField(
+        queryset=Collection.objects.none(), label="Collection", empty_label=None
+    )
+    tag = forms.CharField(max_length=128, help_text="e.g. vision, production-line")
+
+    def __init__(self, *args: Any, registry: Registry, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["collection"].queryset = (  # type: ignore[attr-defined]
+            registry.collections.select_related("registry__team").order_by("name")
+        )
+
+    def clean_tag(self) -> str:
+        return clean_tag_value(self.cleaned_data["tag"])
+
+
+class UnlinkForm(LinkedAliasForm):
+    """Unlink one version from its collection."""
+
+    alias = None  # type: ignore[assignment]

@@ -238,18 +238,22 @@ class LinkedVersion(models.Model):
             )
         return True
 
-    def unlink(self, author: Any = None) -> None:
+    def unlink(self, author: Any = None) -> bool:
         """Remove this version from its collection; emits ``UNLINK_ARTIFACT``.
 
         The collection's ``next_index`` already lies past this number, so it is
-        never given to another version. The source artifact version stays."""
+        never given to another version. The source artifact version stays.
+        Returns False (and emits nothing) when it was unlinked meanwhile."""
         with transaction.atomic():
             collection = Collection.objects.select_for_update().get(pk=self.collection_id)
+            if not LinkedVersion.objects.filter(pk=self.pk).exists():
+                return False  # a concurrent request unlinked it first
             if collection.next_index <= self.index:  # links made before next_index existed
                 collection.next_index = self.index + 1
                 collection.save(update_fields=["next_index"])
             self._emit("UNLINK_ARTIFACT", author, subject=self.ref, extra={})
             self.delete()
+        return True
 
     def _emit(self, type: str, author: Any, *, subject: str, extra: dict[str, Any]) -> None:
         from automations.emit import emit_event

@@ -11,4 +11,18 @@ urlpatterns = [
     path(
         "t/<slug:slug>/r/<str:registry>/aliases/", views.registry_alias, name="registry_alias"
     ),
+    path("t/<slug:slug>/r/<str:registry>/unlink/", views.registry_unlink, name="registry_unlink"),
+    *[
+        path(
+            f"t/<slug:slug>/r/<str:registry>/tags/{target}/{action}/",
+            view,
+            {"action": action},
+            name=f"registry_{target}_tag_{action}",
+        )
+        for target, view in (
+            ("version", views.registry_version_tag),
+            ("collection", views.registry_collection_tag),
+        )
+        for action in ("add", "remove")
+    ],
 ]

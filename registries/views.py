@@ -11,7 +11,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from registries.forms import LinkedAliasForm, LinkForm, RegistryForm
+from registries.forms import (
+    CollectionTagForm,
+    LinkedAliasForm,
+    LinkedTagForm,
+    LinkForm,
+    RegistryForm,
+    UnlinkForm,
+)
 from registries.models import LinkedVersion, Registry
 from teams.access import Role, TeamAccess, get_team
 
@@ -30,6 +37,8 @@ def _registry_page(
     *,
     link_form: LinkForm | None = None,
     alias_form: LinkedAliasForm | None = None,
+    version_tag_form: LinkedTagForm | None = None,
+    collection_tag_form: CollectionTagForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     versions = LinkedVersion.objects.select_related(
@@ -47,6 +56,9 @@ def _registry_page(
         "collections": collections,
         "link_form": link_form or LinkForm(registry=registry),
         "alias_form": alias_form or LinkedAliasForm(registry=registry),
+        "version_tag_form": version_tag_form or LinkedTagForm(registry=registry, prefix="vt"),
+        "collection_tag_form": collection_tag_form
+        or CollectionTagForm(registry=registry, prefix="ct"),
         "breadcrumbs": [(team.name, team.get_absolute_url()), (registry.name, None)],
     }
     return render(request, "registries/registry_detail.html", ctx, status=status)
@@ -88,6 +100,63 @@ def registry_alias(request: HttpRequest, slug: str, registry: str) -> HttpRespon
         messages.success(request, f"{alias} now points at {where}.")
     else:
         messages.info(request, f"{alias} already pointed at {where}.")
+    return redirect(reg.get_absolute_url())
+
+
+@login_required
+@require_POST
+def registry_version_tag(
+    request: HttpRequest, slug: str, registry: str, action: str
+) -> HttpResponse:
+    """Add (``action`` "add") or remove ("remove") a tag of a linked version."""
+    access, reg = _registry(request, slug, registry, need=Role.MEMBER)
+    form = LinkedTagForm(request.POST, registry=reg, prefix="vt")
+    if not form.is_valid():
+        return _registry_page(request, access, reg, version_tag_form=form, status=400)
+    linked, tag = form.cleaned_data["linked"], form.cleaned_data["tag"]
+    _report_tag(request, linked, tag, f"{linked.collection.name}:{linked.version}", action)
+    return redirect(reg.get_absolute_url())
+
+
+@login_required
+@require_POST
+def registry_collection_tag(
+    request: HttpRequest, slug: str, registry: str, action: str
+) -> HttpResponse:
+    """Add (``action`` "add") or remove ("remove") a tag of a collection."""
+    access, reg = _registry(request, slug, registry, need=Role.MEMBER)
+    form = CollectionTagForm(request.POST, registry=reg, prefix="ct")
+    if not form.is_valid():
+        return _registry_page(request, access, reg, collection_tag_form=form, status=400)
+    collection, tag = form.cleaned_data["collection"], form.cleaned_data["tag"]
+    _report_tag(request, collection, tag, f"collection {collection.name}", action)
+    return redirect(reg.get_absolute_url())
+
+
+def _report_tag(request: HttpRequest, obj: Any, tag: str, where: str, action: str) -> None:
+    if action == "add":
+        if obj.add_tag(tag, request.user):
+            messages.success(request, f"Tagged {where} {tag}.")
+        else:
+            messages.info(request, f"{where} was already tagged {tag}.")
+    elif obj.remove_tag(tag, request.user):
+        messages.success(request, f"Removed tag {tag} from {where}.")
+    else:
+        messages.info(request, f"{where} had no tag {tag}.")
+
+
+@login_required
+@require_POST
+def registry_unlink(request: HttpRequest, slug: str, registry: str) -> HttpResponse:
+    access, reg = _registry(request, slug, registry, need=Role.MEMBER)
+    form = UnlinkForm(request.POST, registry=reg, prefix="unlink")
+    if not form.is_valid():
+        messages.error(request, "That version is no longer linked.")
+        return redirect(reg.get_absolute_url())
+    linked = form.cleaned_data["linked"]
+    ref = linked.ref
+    linked.unlink(request.user)
+    messages.success(request, f"Unlinked {ref}; its number is not reused.")
     return redirect(reg.get_absolute_url())
 
 

@@ -15,8 +15,8 @@ from django.views.decorators.http import require_GET, require_POST
 from automations import events
 from automations.forms import FILTER_PREFIX, AutomationForm, initial_from
 from automations.models import Automation
-from automations.presets import get_preset, presets_for
-from automations.preview import Preview, build_preview
+from automations.presets import Preset, get_preset, presets_for
+from automations.preview import Preview, build_preview, latest_metadata
 from automations.views.scope import ScopePage, automation_page, scope_page
 from teams.access import Role
 
@@ -67,7 +67,9 @@ def edit(request: HttpRequest, page: ScopePage, automation: Automation | None) -
 def reshown(request: HttpRequest, kwargs: dict[str, Any]) -> AutomationForm:
     probe = AutomationForm(request.POST, **kwargs)
     initial = initial_from(probe.fields, request.POST)
-    preset = get_preset(kwargs["scope_type"], request.POST.get("preset", ""))
+    preset = get_preset(
+        kwargs["scope_type"], request.POST.get("preset", ""), request.POST.get("event_type")
+    )
     if preset is not None:
         initial["payload"] = preset.text
         initial["action_type"] = Automation.ActionType.WEBHOOK
@@ -90,7 +92,7 @@ def render_form(
             form=form,
             automation=automation,
             title=title,
-            presets=presets_for(page.scope_type),
+            presets=scope_presets(page, str(form.spec.type)),
             preview=preview_of(page, form),
             settings_url=reverse("team_settings", args=[page.team.slug]),
             breadcrumbs=page.breadcrumbs(*tail),
@@ -149,7 +151,21 @@ def filter_fields(request: HttpRequest, slug: str) -> HttpResponse:
     except KeyError:
         raise Http404("Unknown event type for this scope.") from None
     form = AutomationForm(initial={"event_type": event_type}, **form_kwargs(page, None))
-    return render(request, "automations/_filter_fields.html", {"form": form})
+    return render(
+        request,
+        "automations/_filter_fields.html",
+        {"form": form, "presets": scope_presets(page, event_type), "presets_oob": True},
+    )
+
+
+PRESET_METADATA_KEYS = 5
+
+
+def scope_presets(page: ScopePage, event_type: str) -> list[Preset]:
+    """The presets for ``event_type``, with (a few of) the scope's latest metadata keys."""
+    metadata = latest_metadata(page.obj) or {}
+    keys = sorted(str(k) for k in metadata)[:PRESET_METADATA_KEYS]
+    return presets_for(page.scope_type, event_type, keys)
 
 
 @login_required

@@ -10,6 +10,8 @@ from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from automations.dispatch import next_fire_times
+from automations.events import METRIC_TYPES
 from automations.models import Execution
 from automations.views.display import decorate, event_label, event_type_choices
 from automations.views.scope import automation_page, scope_page
@@ -112,11 +114,14 @@ def automation_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     page, automation = automation_page(request, slug, pk)
     decorate(automation)
     rows, status = execution_rows(request, automation.executions.all())
+    is_metric = automation.event_type in METRIC_TYPES
     return render(
         request,
         "automations/detail.html",
         page.context(
             automation=automation,
+            is_metric=is_metric,
+            fire_once=next_fire_times(automation) if is_metric else [],
             rows=rows,
             status=status,
             statuses=Execution.Status.choices,

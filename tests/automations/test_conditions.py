@@ -178,6 +178,41 @@ def test_add_alias_in_registry() -> None:
     assert not evaluate("ADD_ARTIFACT_ALIAS", "registry", f, data).matched
 
 
+@pytest.mark.parametrize("type", ["ADD_ARTIFACT_TAG", "REMOVE_ARTIFACT_TAG"])
+def test_artifact_tags_in_project_scope(type: str) -> None:
+    data = {"artifact": artifact(), "tag": "validated"}
+    ok = evaluate(type, "project", {"tag_regex": "^valid"}, data)
+    assert ok.matched and ok.reason == "tag 'validated' matches ^valid"
+    miss = evaluate(type, "project", {"tag_regex": "^prod"}, data)
+    assert miss.reason == "tag 'validated' does not match ^prod"
+    named = {"tag_regex": "^valid", "artifact_name_regex": "^other$"}
+    assert not evaluate(type, "project", named, data).matched
+
+
+@pytest.mark.parametrize(
+    ("type", "data"),
+    [
+        ("ADD_ARTIFACT_TAG", {"collection": "mnist", "linked": {}, "artifact": artifact()}),
+        ("REMOVE_ARTIFACT_TAG", {"collection": "mnist", "linked": {}, "artifact": artifact()}),
+        ("ADD_COLLECTION_TAG", {"collection": "mnist", "collection_info": {}}),
+        ("REMOVE_COLLECTION_TAG", {"collection": "mnist", "collection_info": {}}),
+    ],
+)
+def test_tags_in_registry_scope(type: str, data: dict[str, Any]) -> None:
+    data = {**data, "tag": "vision"}
+    assert evaluate(type, "registry", {"tag_regex": "^vision$"}, data).matched
+    assert evaluate(type, "registry", {"tag_regex": "vis", "collection": "mnist"}, data).matched
+    other = evaluate(type, "registry", {"tag_regex": "vis", "collection": "cifar"}, data)
+    assert other.reason == "collection is 'mnist', not 'cifar'"
+    assert not evaluate(type, "registry", {"tag_regex": "^nlp$"}, data).matched
+
+
+def test_unlink_artifact() -> None:
+    data = {"collection": "mnist", "linked": {"index": 1}, "artifact": artifact()}
+    assert evaluate("UNLINK_ARTIFACT", "registry", {}, data).matched
+    assert not evaluate("UNLINK_ARTIFACT", "registry", {"collection": "cifar"}, data).matched
+
+
 def test_metric_precheck_needs_the_metric_and_the_run_filters() -> None:
     f = threshold(threshold=1, run_name_regex="^sweep")
     data = {"run": run(), "metrics": ["acc", "loss"], "first_step": 1, "last_step": 1, "rows": 1}
@@ -229,9 +264,8 @@ def test_history_needed() -> None:
 def test_threshold_comparisons(
     agg: str, cmp: str, limit: float, values: list[float], matched: bool
 ) -> None:
-    verdict = evaluate_metric(
-        "RUN_METRIC_THRESHOLD", threshold(agg=agg, cmp=cmp, threshold=limit), values, 9
-    )
+    f = threshold(agg=agg, cmp=cmp, threshold=limit, window=len(values))
+    verdict = evaluate_metric("RUN_METRIC_THRESHOLD", f, values, 9)
     assert verdict.matched is matched, verdict.reason
 
 
@@ -257,16 +291,15 @@ def test_threshold_reason_and_values() -> None:
         "metric_step": 42,
         "metric_filter": "avg(loss, 5) > 2.0",
     }
-    miss = evaluate_metric("RUN_METRIC_THRESHOLD", threshold(threshold=3.0), [1.0], 1)
-    assert miss.reason == "avg(loss, 5) = 1.0 (only 1 of 5 values so far) is not > 3.0"
+    miss = evaluate_metric("RUN_METRIC_THRESHOLD", threshold(threshold=3.0), [1.0] * 5, 5)
+    assert miss.reason == "avg(loss, 5) = 1.0 is not > 3.0"
 
 
-def test_threshold_with_a_shorter_history_uses_what_exists() -> None:
+def test_threshold_with_a_shorter_history_waits_for_the_full_window() -> None:
     f = threshold(window=5, agg="avg", cmp="gt", threshold=2.0)
     verdict = evaluate_metric("RUN_METRIC_THRESHOLD", f, [3.0, 4.0], 2)
-    assert verdict.matched
-    assert verdict.values["metric_value"] == 3.5
-    assert "only 2 of 5 values" in verdict.reason
+    assert not verdict.matched
+    assert verdict.reason == "needs 3 more values of loss (2 of 5 so far: the window is 5)"
 
 
 def test_threshold_without_values_does_not_match() -> None:
@@ -307,7 +340,8 @@ def test_nonfinite(values: list[float], matched: bool, shown: str | None) -> Non
     f = threshold(cmp="nonfinite", window=3, agg="max")
     verdict = evaluate_metric("RUN_METRIC_THRESHOLD", f, values, 7)
     assert verdict.matched is matched
-    assert verdict.values["metric_filter"] == "loss is NaN or ±inf (max over 3)"
+    so_far = "" if len(values) == 3 else f", {len(values)} of 3 values so far"
+    assert verdict.values["metric_filter"] == "loss is NaN or ±inf (max over 3)" + so_far
     if shown:
         assert verdict.reason == f"loss is {shown} within the last {len(values)} value(s)"
     else:
@@ -376,14 +410,18 @@ def test_change_reason() -> None:
     )
 
 
-def test_change_needs_a_full_window_and_one_prior_value() -> None:
+def test_change_needs_both_windows_full() -> None:
     f = change(window=3, prior_window=5, amount=0.1)
-    short = evaluate_metric("RUN_METRIC_CHANGE", f, [1, 1, 5], 3)
-    assert not short.matched and short.reason.startswith("not enough history")
-    # One prior value is enough: the prior window is shorter at the start of a run.
-    enough = evaluate_metric("RUN_METRIC_CHANGE", f, [1, 5, 5, 5], 4)
+    short = evaluate_metric("RUN_METRIC_CHANGE", f, [1, 5, 5, 5], 4)
+    assert not short.matched
+    assert short.reason == (
+        "needs 4 more values of loss (4 of 8 so far: a current window of 3 and a prior "
+        "window of 5)"
+    )
+    enough = evaluate_metric("RUN_METRIC_CHANGE", f, [1, 1, 1, 1, 1, 5, 5, 5], 8)
     assert enough.matched
-    assert "prior avg(loss, 1) = 1.0" in enough.reason
+    assert "prior avg(loss, 5) = 1.0" in enough.reason
+    assert enough.values["metric_prior_values"] == [1.0] * 5
 
 
 def test_change_only_reads_the_two_consecutive_windows() -> None:
@@ -414,24 +452,28 @@ def test_change_with_nan_or_opposite_infinities_does_not_match() -> None:
 # --- z-score -------------------------------------------------------------------------
 
 
+def _zscore4(**raw: Any) -> dict[str, Any]:
+    return zscore(window=4, **raw)
+
+
 def test_zscore_directions() -> None:
     values = [1, 2, 1, 2, 10]  # mean 1.5, sample std 0.577 → z ≈ 14.7
-    assert evaluate_metric("RUN_METRIC_ZSCORE", zscore(direction="above"), values, 5).matched
-    assert not evaluate_metric("RUN_METRIC_ZSCORE", zscore(direction="below"), values, 5).matched
-    assert evaluate_metric("RUN_METRIC_ZSCORE", zscore(direction="any"), values, 5).matched
+    assert evaluate_metric("RUN_METRIC_ZSCORE", _zscore4(direction="above"), values, 5).matched
+    assert not evaluate_metric("RUN_METRIC_ZSCORE", _zscore4(direction="below"), values, 5).matched
+    assert evaluate_metric("RUN_METRIC_ZSCORE", _zscore4(direction="any"), values, 5).matched
     low = [1, 2, 1, 2, -10]
-    assert evaluate_metric("RUN_METRIC_ZSCORE", zscore(direction="below"), low, 5).matched
-    assert not evaluate_metric("RUN_METRIC_ZSCORE", zscore(direction="above"), low, 5).matched
-    assert evaluate_metric("RUN_METRIC_ZSCORE", zscore(direction="any"), low, 5).matched
+    assert evaluate_metric("RUN_METRIC_ZSCORE", _zscore4(direction="below"), low, 5).matched
+    assert not evaluate_metric("RUN_METRIC_ZSCORE", _zscore4(direction="above"), low, 5).matched
+    assert evaluate_metric("RUN_METRIC_ZSCORE", _zscore4(direction="any"), low, 5).matched
 
 
 def test_zscore_value_and_threshold() -> None:
     values = [1, 2, 1, 2, 2.5]  # z = (2.5 - 1.5) / 0.57735 ≈ 1.732
-    verdict = evaluate_metric("RUN_METRIC_ZSCORE", zscore(), values, 5)
+    verdict = evaluate_metric("RUN_METRIC_ZSCORE", _zscore4(), values, 5)
     assert not verdict.matched
     assert verdict.values["metric_value"] == pytest.approx(math.sqrt(3))
-    assert verdict.reason.startswith("zscore(loss, 30) = 1.73205 (loss 2.5, mean 1.5")
-    assert evaluate_metric("RUN_METRIC_ZSCORE", zscore(threshold=1.7), values, 5).matched
+    assert verdict.reason.startswith("zscore(loss, 4) = 1.73205 (loss 2.5, mean 1.5")
+    assert evaluate_metric("RUN_METRIC_ZSCORE", _zscore4(threshold=1.7), values, 5).matched
 
 
 def test_zscore_uses_the_previous_window_only() -> None:
@@ -442,32 +484,40 @@ def test_zscore_uses_the_previous_window_only() -> None:
     assert verdict.values["metric_values"] == [1.0, 2.0, 3.0]
 
 
-def test_zscore_needs_two_previous_values() -> None:
-    verdict = evaluate_metric("RUN_METRIC_ZSCORE", zscore(), [1.0, 50.0], 2)
+def test_zscore_needs_window_previous_values() -> None:
+    f = zscore(window=5)
+    # The case: a 1.00 → 1.02 wiggle with only 4 previous values never fires.
+    verdict = evaluate_metric("RUN_METRIC_ZSCORE", f, [1.0, 1.0, 1.02, 1.0, 1.02], 4)
     assert not verdict.matched
-    assert verdict.reason.startswith("not enough history")
-    assert evaluate_metric("RUN_METRIC_ZSCORE", zscore(), [1.0, 1.1, 50.0], 3).matched
+    assert verdict.reason == (
+        "needs 1 more value of loss (5 of 6 so far: the newest value and the 5 before it)"
+    )
+    assert evaluate_metric("RUN_METRIC_ZSCORE", f, [1.0, 1.1, 1.0, 1.1, 1.0, 50.0], 5).matched
+
+
+def _z2(**raw: Any) -> dict[str, Any]:
+    return zscore(window=2, **raw)
 
 
 def test_zscore_zero_variance() -> None:
-    same = evaluate_metric("RUN_METRIC_ZSCORE", zscore(), [2.0, 2.0, 2.0, 2.0], 4)
+    same = evaluate_metric("RUN_METRIC_ZSCORE", _z2(), [2.0, 2.0, 2.0, 2.0], 4)
     assert not same.matched
     assert same.values["metric_value"] == 0.0
     assert "no variance" in same.reason
-    up = evaluate_metric("RUN_METRIC_ZSCORE", zscore(direction="above"), [2.0, 2.0, 2.5], 3)
+    up = evaluate_metric("RUN_METRIC_ZSCORE", _z2(direction="above"), [2.0, 2.0, 2.5], 3)
     assert up.matched and up.values["metric_value"] == INF
-    down = evaluate_metric("RUN_METRIC_ZSCORE", zscore(direction="below"), [2.0, 2.0, 1.5], 3)
+    down = evaluate_metric("RUN_METRIC_ZSCORE", _z2(direction="below"), [2.0, 2.0, 1.5], 3)
     assert down.matched and down.values["metric_value"] == -INF
-    wrong_way = evaluate_metric("RUN_METRIC_ZSCORE", zscore(direction="below"), [2, 2, 2.5], 3)
+    wrong_way = evaluate_metric("RUN_METRIC_ZSCORE", _z2(direction="below"), [2, 2, 2.5], 3)
     assert not wrong_way.matched
 
 
 def test_zscore_with_non_finite_values() -> None:
-    assert not evaluate_metric("RUN_METRIC_ZSCORE", zscore(), [1, 2, NAN], 3).matched
-    assert not evaluate_metric("RUN_METRIC_ZSCORE", zscore(), [1, NAN, 2, 3], 4).matched
-    prev_inf = evaluate_metric("RUN_METRIC_ZSCORE", zscore(), [1, INF, 2, 3], 4)
+    assert not evaluate_metric("RUN_METRIC_ZSCORE", _z2(), [1, 2, NAN], 3).matched
+    assert not evaluate_metric("RUN_METRIC_ZSCORE", _z2(), [1, NAN, 2, 3], 4).matched
+    prev_inf = evaluate_metric("RUN_METRIC_ZSCORE", _z2(), [1, INF, 2, 3], 4)
     assert not prev_inf.matched and "±inf" in prev_inf.reason
-    newest_inf = evaluate_metric("RUN_METRIC_ZSCORE", zscore(), [1, 2, 1, INF], 4)
+    newest_inf = evaluate_metric("RUN_METRIC_ZSCORE", _z2(), [1, 2, 1, INF], 4)
     assert newest_inf.matched and newest_inf.values["metric_value"] == INF
 
 

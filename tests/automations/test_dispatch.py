@@ -145,7 +145,7 @@ def test_a_failed_request_queues_nothing(project: Project, member: Any,
     assert not Event.objects.filter(subject__endswith="/doomed").exists()
 
 
-def test_metric_threshold_slides_over_new_points_and_first_match_wins(
+def test_metric_threshold_slides_over_new_points_and_the_first_match_fires(
     project: Project, hook: Integration, member: Any
 ) -> None:
     make_automation(project, hook, event_type="RUN_METRIC_THRESHOLD",
@@ -157,12 +157,15 @@ def test_metric_threshold_slides_over_new_points_and_first_match_wins(
 
     # avg over (1, 1, 5) = 2.33 > 2 at step 2, before the later points.
     run.log_history([(2, {"loss": 5.0}), (3, {"loss": 9.0}), (4, {"loss": 9.0})], member)
-    [execution] = dispatch.process(last_event("RUN_METRIC"))
+    execution, *later = dispatch.process(last_event("RUN_METRIC"))
 
     values = execution.match["values"]
-    assert values["metric_step"] == 2
+    assert (execution.status, values["metric_step"]) == ("pending", 2)
     assert values["metric_values"] == [1.0, 1.0, 5.0]
     assert execution.match["run_id"] == "r1"
+    # the later rows of the batch matched too: recorded, skipped by the 24-hour rule
+    assert [(e.status, e.match_step) for e in later] == [("skipped", 3), ("skipped", 4)]
+    assert all(f"(execution #{execution.pk})" in e.error for e in later)
 
 
 def test_a_nan_loss_fires_a_nonfinite_automation(
@@ -442,3 +445,53 @@ def test_a_later_retry_is_scheduled_in_django_q(
     assert scheduled.args == f"({execution.pk},)"
     assert scheduled.schedule_type == Schedule.ONCE and scheduled.repeats == -1
     assert scheduled.next_run == execution.next_attempt_at
+
+
+def test_the_automation_page_shows_when_each_run_can_fire_again(
+    project: Project, hook: Integration, member: Any, admin: Any, client_for: Any
+) -> None:
+    automation = make_automation(project, hook, event_type="RUN_METRIC_THRESHOLD",
+                                 filter={"metric": "loss", "window": 1, "threshold": 1.0})
+    run = Run.start(project, author=member, run_id="r1")
+    run.log_history([(0, {"loss": 5.0}), (1, {"loss": 6.0}), (2, {"loss": 7.0})], member)
+    fired, *skipped = dispatch.process(last_event("RUN_METRIC"))
+    run.log_history([(3, {"loss": 8.0})], member)
+    skipped += dispatch.process(last_event("RUN_METRIC"))
+
+    assert fired.status == "pending"
+    assert [e.status for e in skipped] == ["skipped"] * 3
+    again = fired.created_at + timedelta(hours=24)
+    for e in skipped:
+        assert e.match["counted"] == fired.pk
+        assert fired.created_at.isoformat(timespec="seconds") in e.error
+        assert again.isoformat(timespec="seconds") in e.error
+    [row] = dispatch.next_fire_times(automation)
+    assert (row["run_id"], row["fired"], row["next"]) == ("r1", fired, again)
+
+    html = client_for(admin).get(automation.get_absolute_url()).content.decode()
+    assert "Once per run per 24 hours" in html
+    assert again.strftime("%Y-%m-%d %H:%M:%S") in html  # TIME_ZONE is UTC
+    assert f"#{fired.pk}" in html
+    one_skipped = automation.executions.filter(status="skipped").first()
+    skipped_page = client_for(admin).get(one_skipped.get_absolute_url()).content.decode()
+    assert f'the execution that counted is <a href="{fired.get_absolute_url()}">' in skipped_page
+
+
+def test_a_long_batch_of_matching_rows_is_recorded_in_few_queries(
+    project: Project, hook: Integration, member: Any
+) -> None:
+    automation = make_automation(project, hook, event_type="RUN_METRIC_THRESHOLD",
+                                 filter={"metric": "loss", "window": 1, "threshold": 1.0})
+    run = Run.start(project, author=member, run_id="r1")
+    run.log_history([(s, {"loss": 5.0}) for s in range(2000)], member)
+
+    with CaptureQueriesContext(connection) as queries:
+        dispatch.process(last_event("RUN_METRIC"))
+
+    assert automation.executions.filter(status="pending").count() == 1
+    assert automation.executions.filter(status="skipped").count() == 1999
+    assert len(queries) < 50
+    # processing the event again records nothing new
+    Event.objects.update(processed_at=None)
+    assert dispatch.process(last_event("RUN_METRIC")) == []
+    assert automation.executions.count() == 2000

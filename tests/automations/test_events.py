@@ -36,12 +36,19 @@ def test_catalog_lists_every_type_in_its_scope() -> None:
         "RUN_METRIC_ZSCORE",
         "CREATE_ARTIFACT",
         "ADD_ARTIFACT_ALIAS",
+        "ADD_ARTIFACT_TAG",
+        "REMOVE_ARTIFACT_TAG",
     ]
     assert [s.type for s in specs_for_scope("registry")] == [
         "LINK_ARTIFACT",
         "ADD_ARTIFACT_ALIAS",
+        "UNLINK_ARTIFACT",
+        "ADD_ARTIFACT_TAG",
+        "REMOVE_ARTIFACT_TAG",
+        "ADD_COLLECTION_TAG",
+        "REMOVE_COLLECTION_TAG",
     ]
-    assert len(CATALOG) == 8
+    assert len(CATALOG) == 15
 
 
 def test_labels_are_words() -> None:
@@ -384,7 +391,7 @@ def test_samples_carry_absolute_links_and_stable_refs() -> None:
 
 
 def test_samples_have_the_shape_of_real_event_data(project: Any, registry: Any, admin: Any) -> None:
-    from automations.subjects import linked_data, run_data, version_data
+    from automations.subjects import collection_data, linked_data, run_data, version_data
     from projects.models import Artifact, Run
 
     run = Run.start(project, author=admin, display_name="real")
@@ -412,9 +419,18 @@ def test_samples_have_the_shape_of_real_event_data(project: Any, registry: Any, 
         "project", "ADD_ARTIFACT_ALIAS", team="acme", scope_name=project.name, base_url="http://x"
     )
     assert set(alias) == {"artifact", "alias"}
+    for type in ("ADD_ARTIFACT_TAG", "REMOVE_ARTIFACT_TAG"):
+        tagged = sample_data(
+            "project", type, team="acme", scope_name=project.name, base_url="http://x"
+        )
+        assert set(tagged) == {"artifact", "tag"}
+        assert set(tagged["artifact"]) == set(real["artifact"])
     for type, keys in (
         ("LINK_ARTIFACT", {"collection", "linked", "artifact"}),
         ("ADD_ARTIFACT_ALIAS", {"collection", "linked", "artifact", "alias"}),
+        ("UNLINK_ARTIFACT", {"collection", "linked", "artifact"}),
+        ("ADD_ARTIFACT_TAG", {"collection", "linked", "artifact", "tag"}),
+        ("REMOVE_ARTIFACT_TAG", {"collection", "linked", "artifact", "tag"}),
     ):
         data = sample_data(
             "registry", type, team="acme", scope_name=registry.name, base_url="http://x"
@@ -422,3 +438,39 @@ def test_samples_have_the_shape_of_real_event_data(project: Any, registry: Any, 
         assert set(data) == keys
         assert set(data["linked"]) == set(real["linked"])
         assert set(data["artifact"]) == set(real["artifact"])
+    real_collection = collection_data(linked.collection)
+    for type in ("ADD_COLLECTION_TAG", "REMOVE_COLLECTION_TAG"):
+        data = sample_data(
+            "registry", type, team="acme", scope_name=registry.name, base_url="http://x"
+        )
+        assert set(data) == {"collection", "collection_info", "tag"}
+        assert set(data["collection_info"]) == set(real_collection)
+
+
+@pytest.mark.parametrize(
+    ("scope", "type", "extra", "words"),
+    [
+        ("project", "ADD_ARTIFACT_TAG", {"artifact_name_regex": "^clf"},
+         "tag matches ^validated$ and artifact name matches ^clf"),
+        ("project", "REMOVE_ARTIFACT_TAG", {}, "tag matches ^validated$"),
+        ("registry", "ADD_ARTIFACT_TAG", {"collection": "digits"},
+         "tag matches ^validated$ and collection is digits"),
+        ("registry", "REMOVE_COLLECTION_TAG", {"collection": "digits"},
+         "tag matches ^validated$ and collection is digits"),
+        ("registry", "ADD_COLLECTION_TAG", {}, "tag matches ^validated$"),
+    ],
+)
+def test_tag_filters_need_their_pattern_and_read_as_words(
+    scope: str, type: str, extra: dict[str, Any], words: str
+) -> None:
+    assert errors_of(scope, type, extra) == {"tag_regex": ["This field is required."]}
+    assert "tag_regex" in errors_of(scope, type, {"tag_regex": "(unclosed", **extra})
+    cleaned = validate_filter(scope, type, {"tag_regex": "^validated$", **extra})
+    assert describe(scope, type, cleaned) == words
+
+
+def test_unlink_filters_on_the_collection_only() -> None:
+    assert validate_filter("registry", "UNLINK_ARTIFACT", {}) == {}
+    assert describe("registry", "UNLINK_ARTIFACT", {}) == "any version unlinked from any collection"
+    assert "alias_regex" in errors_of("registry", "UNLINK_ARTIFACT", {"alias_regex": "x"})
+    assert errors_of("project", "UNLINK_ARTIFACT", {})["type"][0].startswith("Unknown event type")

@@ -43,8 +43,24 @@ ARTIFACT = {
         ("project", "RUN_METRIC_ZSCORE", COMMON | {"project_name"} | RUN | METRIC),
         ("project", "CREATE_ARTIFACT", COMMON | {"project_name"} | ARTIFACT),
         ("project", "ADD_ARTIFACT_ALIAS", COMMON | {"project_name"} | ARTIFACT | {"alias"}),
-        ("registry", "LINK_ARTIFACT", COMMON | {"registry_name"} | ARTIFACT),
-        ("registry", "ADD_ARTIFACT_ALIAS", COMMON | {"registry_name"} | ARTIFACT | {"alias"}),
+        ("registry", "LINK_ARTIFACT", COMMON | {"registry_name", "project_name"} | ARTIFACT),
+        (
+            "registry",
+            "ADD_ARTIFACT_ALIAS",
+            COMMON | {"registry_name", "project_name"} | ARTIFACT | {"alias"},
+        ),
+        ("registry", "UNLINK_ARTIFACT", COMMON | {"registry_name", "project_name"} | ARTIFACT),
+        ("project", "ADD_ARTIFACT_TAG", COMMON | {"project_name"} | ARTIFACT | {"tag"}),
+        (
+            "registry",
+            "REMOVE_ARTIFACT_TAG",
+            COMMON | {"registry_name", "project_name"} | ARTIFACT | {"tag"},
+        ),
+        (
+            "registry",
+            "ADD_COLLECTION_TAG",
+            COMMON | {"registry_name", "artifact_collection_name", "tag"},
+        ),
     ],
 )
 def test_allowed_variables_per_event_type(scope: str, type: str, expected: set[str]) -> None:
@@ -248,7 +264,7 @@ def test_registry_link_variables_describe_the_linked_version() -> None:
         verdict_values={},
     )
     assert values["registry_name"] == "model"
-    assert "project_name" not in values
+    assert values["project_name"] == "mnist"  # the linked version's source project
     assert values["artifact_collection_name"] == "digits"
     assert values["artifact_version"] == "beacon-artifact://9"
     assert values["artifact_version_string"] == "acme/model/digits:v1"

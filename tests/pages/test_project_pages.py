@@ -78,3 +78,48 @@ def test_adding_an_alias_is_refused(
     if says is not None:
         assert says in response.content.decode()
     assert not ArtifactAlias.objects.filter(alias=alias).exists()
+
+
+def test_a_member_tags_a_version_and_removes_the_tag(
+    filled: Filled, member: User, viewer: User, client_for: Clients
+) -> None:
+    client = client_for(member)
+    page = client.get(artifact_url(filled)).content.decode()
+    assert "Add a tag" in page
+
+    added = client.post(
+        artifact_url(filled) + "tags/add/", {"tag-version": 1, "tag-tag": "validated"}, follow=True
+    )
+    assert "Tagged v1 validated." in added.content.decode()
+    filled.v1.refresh_from_db()
+    assert filled.v1.tags == ["validated"]
+    html = client_for(viewer).get(artifact_url(filled)).content.decode()
+    assert '<span class="tag">validated</span>' in html
+    assert "Add a tag" not in html and "Remove tag" not in html  # viewers read only
+
+    removed = client.post(
+        artifact_url(filled) + "tags/remove/", {"tag-version": 1, "tag-tag": "validated"},
+        follow=True,
+    )
+    assert "Removed tag validated from v1." in removed.content.decode()
+    filled.v1.refresh_from_db()
+    assert filled.v1.tags == []
+    assert [e.type for e in Event.objects.filter(type__endswith="_TAG").order_by("pk")] == [
+        "ADD_ARTIFACT_TAG", "REMOVE_ARTIFACT_TAG",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("persona", "tag", "status"),
+    [("member", "no spaces", 400), ("viewer", "ok", 403), ("outsider", "ok", 404)],
+)
+def test_tagging_is_refused(
+    filled: Filled, client_for: Clients, request: pytest.FixtureRequest,
+    persona: str, tag: str, status: int,
+) -> None:
+    response = client_for(request.getfixturevalue(persona)).post(
+        artifact_url(filled) + "tags/add/", {"tag-version": 1, "tag-tag": tag}
+    )
+    assert response.status_code == status
+    filled.v1.refresh_from_db()
+    assert filled.v1.tags == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 
+from automations.models import Event
 from registries.models import Collection, LinkedAlias, Registry
 from tests.pages.conftest import Filled
 from tests.support.web import Clients
@@ -120,3 +121,60 @@ def test_members_cannot_create_registries(
 ) -> None:
     assert client_for(member).post("/t/acme/registries/new/", {"name": "x"}).status_code == 403
     assert not Registry.objects.filter(name="x").exists()
+
+
+def test_a_member_tags_a_linked_version_and_a_collection_and_removes_the_tags(
+    filled: Filled, member: User, viewer: User, client_for: Clients
+) -> None:
+    client = client_for(member)
+    page = client.get("/t/acme/r/model/").content.decode()
+    assert "Tag a linked version" in page and "Tag a collection" in page
+    collection = filled.linked.collection
+
+    added = client.post("/t/acme/r/model/tags/version/add/",
+                        {"vt-linked": filled.linked.pk, "vt-tag": "validated"}, follow=True)
+    assert "Tagged classifier:v0 validated." in added.content.decode()
+    added = client.post("/t/acme/r/model/tags/collection/add/",
+                        {"ct-collection": collection.pk, "ct-tag": "vision"}, follow=True)
+    assert "Tagged collection classifier vision." in added.content.decode()
+    html = client_for(viewer).get("/t/acme/r/model/").content.decode()
+    assert '<span class="tag">validated</span>' in html
+    assert '<span class="tag">vision</span>' in html
+    assert "Remove tag" not in html and "Unlink" not in html  # viewers read only
+
+    client.post("/t/acme/r/model/tags/version/remove/",
+                {"vt-linked": filled.linked.pk, "vt-tag": "validated"})
+    client.post("/t/acme/r/model/tags/collection/remove/",
+                {"ct-collection": collection.pk, "ct-tag": "vision"})
+    filled.linked.refresh_from_db()
+    collection.refresh_from_db()
+    assert (filled.linked.tags, collection.tags) == ([], [])
+    assert [e.type for e in Event.objects.filter(type__endswith="_TAG").order_by("pk")] == [
+        "ADD_ARTIFACT_TAG", "ADD_COLLECTION_TAG", "REMOVE_ARTIFACT_TAG", "REMOVE_COLLECTION_TAG",
+    ]
+    bad = client.post("/t/acme/r/model/tags/collection/add/",
+                      {"ct-collection": collection.pk, "ct-tag": "no spaces"})
+    assert bad.status_code == 400
+    refused = client_for(viewer).post("/t/acme/r/model/tags/version/add/",
+                                      {"vt-linked": filled.linked.pk, "vt-tag": "x"})
+    assert refused.status_code == 403
+
+
+def test_a_member_unlinks_a_version_from_the_registry_page(
+    filled: Filled, member: User, viewer: User, client_for: Clients
+) -> None:
+    assert client_for(viewer).post(
+        "/t/acme/r/model/unlink/", {"unlink-linked": filled.linked.pk}
+    ).status_code == 403
+    page = client_for(member).get("/t/acme/r/model/").content.decode()
+    assert 'aria-label="Unlink classifier:v0"' in page
+
+    response = client_for(member).post(
+        "/t/acme/r/model/unlink/", {"unlink-linked": filled.linked.pk}, follow=True
+    )
+
+    assert "Unlinked acme/model/classifier:v0; its number is not reused." in (
+        response.content.decode()
+    )
+    assert not Collection.objects.get(name="classifier").versions.exists()
+    assert Event.objects.filter(type="UNLINK_ARTIFACT", author=member).count() == 1

@@ -130,7 +130,9 @@ def test_unlink_emits_and_never_reuses_the_number(
     registry.link("clf", versions[0], aliases=[], author=member)
     newest = registry.link("clf", versions[1], aliases=["staging"], author=member)
 
-    newest.unlink(member)
+    stale = LinkedVersion.objects.get(pk=newest.pk)  # another request's copy
+    assert newest.unlink(member) is True
+    assert stale.unlink(member) is False  # already unlinked: nothing happens twice
 
     event = Event.objects.get(type="UNLINK_ARTIFACT")
     assert (event.registry, event.subject) == (registry, "acme/model/clf:v1")
