@@ -93,6 +93,8 @@ class RegisteredModel(models.Model):
     name = models.CharField(max_length=256)
     description = models.TextField(blank=True)
     tags = models.JSONField(default=dict, blank=True)
+    # MLflow numbers versions 1, 2, …; a deleted version's number is not given again.
+    next_version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -264,7 +264,7 @@ def create_version(call: Call) -> dict[str, Any]:
             rm.collection.name, artifact_version, aliases=[], author=call.user,
             via=Source.MLFLOW,
         )
-        number = (rm.versions.aggregate(top=Max("version"))["top"] or 0) + 1
+        number = max(rm.next_version, (rm.versions.aggregate(top=Max("version"))["top"] or 0) + 1)
         mv = ModelVersion.objects.create(
             registered_model=rm, linked=linked, version=number, source=source,
             run_id=run_id, model_id=model_id, description=description,
@@ -272,9 +272,18 @@ def create_version(call: Call) -> dict[str, Any]:
         )
         for key, value in tags:
             linked.add_tag(strict_tag_label(key, value), call.user)
+        rm.next_version = number + 1
         rm.updated_at = timezone.now()
-        rm.save(update_fields=["updated_at"])
+        rm.save(update_fields=["next_version", "updated_at"])
     return {"model_version": version_out(mv)}
+
+
+def delete_version(call: Call) -> dict[str, Any]:
+    """The linked version is unlinked (``UNLINK_ARTIFACT``); its number is not reused."""
+    call.need_write()
+    mv = find_version(call, _name(call), call.str("version", required=True))
+    mv.linked.unlink(call.user)
+    return {}
 
 
 def get_version(call: Call) -> dict[str, Any]:

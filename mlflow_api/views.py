@@ -58,6 +58,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "registered-models/alias"): registry.get_by_alias,
     ("POST", "model-versions/create"): registry.create_version,
     ("GET", "model-versions/get"): registry.get_version,
+    ("DELETE", "model-versions/delete"): registry.delete_version,
     ("GET", "model-versions/get-download-uri"): registry.download_uri,
     ("GET", "model-versions/search"): registry.search_versions,
     ("POST", "model-versions/set-tag"): registry.set_version_tag,

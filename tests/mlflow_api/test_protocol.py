@@ -308,6 +308,14 @@ def test_registry_errors_use_mlflows_codes(
           404, "RESOURCE_DOES_NOT_EXIST")
     assert not Event.objects.filter(type="ADD_ARTIFACT_ALIAS").exists()
     assert Event.objects.filter(type="LINK_ARTIFACT").count() == 1
+    # Deleting a version unlinks it; its number is never given again.
+    ok(member_ml.post("model-versions/delete", {"name": "clf", "version": "1"}, method="delete"))
+    assert Event.objects.filter(type="UNLINK_ARTIFACT").count() == 1
+    error(member_ml.get("model-versions/get", name="clf", version="1"),
+          404, "RESOURCE_DOES_NOT_EXIST")
+    again = ok(member_ml.post("model-versions/create", {
+        "name": "clf", "source": f"runs:/{run_id}/", "run_id": run_id}))["model_version"]
+    assert again["version"] == "2"
 
 
 def test_the_team_chooses_the_registry_of_mlflow_models(
