@@ -137,11 +137,14 @@ def find_run(team: Team, run_id: str, *, lock: bool = False) -> Run:
     return run
 
 
-def record_of(run: Run) -> RunRecord:
-    """The run's MLflow record, made for a run Beacon's own API started."""
+def record_of(run: Run, *, create: bool = False) -> RunRecord:
+    """The run's MLflow record. A run Beacon's own API started has none: reads get
+    an unsaved one, writes (``create``) store it."""
     try:
         return run.mlflow
     except RunRecord.DoesNotExist:
+        if not create:
+            return RunRecord(run=run, start_time=millis(run.created_at))
         record, _ = RunRecord.objects.get_or_create(
             run=run, defaults={"start_time": millis(run.created_at)}
         )

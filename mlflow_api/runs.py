@@ -222,7 +222,7 @@ def update(call: Call) -> dict[str, Any]:
         raise invalid("Run names are at most 256 characters.")
     with transaction.atomic():
         run = find_run(call.team, call.run_id(), lock=True)
-        record = record_of(run)
+        record = record_of(run, create=True)
         if run_name:
             record.tags = {**record.tags, "mlflow.runName": run_name}
             record.save(update_fields=["tags"])
@@ -262,7 +262,7 @@ def set_tag(call: Call) -> dict[str, Any]:
     tags = parse_pairs([call.data], "tag", MAX_TAG_VALUE)
     with transaction.atomic():
         run = find_run(call.team, call.run_id(), lock=True)
-        store_tags(run, record_of(run), tags)
+        store_tags(run, record_of(run, create=True), tags)
     return {}
 
 
@@ -271,7 +271,7 @@ def delete_tag(call: Call) -> dict[str, Any]:
     key = _key(call.data.get("key"), "tag key")
     with transaction.atomic():
         run = find_run(call.team, call.run_id(), lock=True)
-        record = record_of(run)
+        record = record_of(run, create=True)
         tags = record.tags or {t: "" for t in run.tags}
         if key not in tags:
             raise MlflowError("RESOURCE_DOES_NOT_EXIST", f"No tag with name: {key} in run.")
@@ -311,7 +311,7 @@ def log_batch(call: Call) -> dict[str, Any]:
         run = find_run(call.team, call.run_id(), lock=True)
         store_params(run, params)
         if tags:
-            store_tags(run, record_of(run), tags)
+            store_tags(run, record_of(run, create=True), tags)
         if metrics:
             store_metrics(call, run, metrics)
     return {}

@@ -335,3 +335,23 @@ def test_the_mlflow_prefix_never_answers_html(member_ml: MlflowClient) -> None:
     for path in ("/mlflow/acme", "/mlflow/", "/mlflow/acme/#/experiments/1"):
         response = member_ml.client.get(path, headers=member_ml.headers)
         error(response, 404, "ENDPOINT_NOT_FOUND")
+
+
+def test_runs_of_beacons_own_api_are_readable_and_writable_through_mlflow(
+    member_ml: MlflowClient, member_api: Any, project: Project
+) -> None:
+    assert member_api.post("/teams/acme/projects/mnist/runs",
+                           json={"id": "native-1", "tags": ["baseline"],
+                                 "config": {"lr": 0.1}}).status_code == 201
+    run = ok(member_ml.get("runs/get", run_id="native-1"))["run"]
+    assert run["info"]["experiment_id"] == str(project.pk)
+    assert {"key": "baseline", "value": ""} in run["data"]["tags"]
+    assert run["data"]["params"] == [{"key": "lr", "value": "0.1"}]
+    found = ok(member_ml.post("runs/search", {"experiment_ids": [str(project.pk)],
+                                              "filter": "tags.baseline = ''"}))
+    assert [r["info"]["run_id"] for r in found["runs"]] == ["native-1"]
+    ok(member_ml.post("runs/set-tag", {"run_id": "native-1", "key": "k", "value": "v"}))
+    ok(member_ml.post("runs/update", {"run_id": "native-1", "status": "FINISHED"}))
+    stored = Run.objects.get(run_id="native-1")
+    assert stored.tags == ["baseline", "k:v"] and stored.state == "finished"
+    assert stored.source == Source.API
