@@ -5,7 +5,6 @@ it in one transaction, so a refused request loses nothing and adds nothing."""
 
 from __future__ import annotations
 
-import math
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from mlflow_api.calls import Call, double, integer, text
+from mlflow_api.calls import Call, double, encode_double, integer, text
 from mlflow_api.errors import MlflowError, invalid
 from mlflow_api.mapping import (
     STATUS_TO_STATE,
@@ -146,7 +145,7 @@ def store_metrics(
         if model is None:
             raise MlflowError("RESOURCE_DOES_NOT_EXIST", f"Logged model '{model_id}' not found.")
         model.metrics = [*model.metrics, *(
-            {"key": p.key, "value": _json_number(p.value), "step": p.step,
+            {"key": p.key, "value": encode_double(p.value), "step": p.step,
              "timestamp": millis(p.at or timezone.now()), "run_id": run.run_id}
             for p in points
         )]
@@ -163,14 +162,6 @@ def _held_points(run: Run, points: list[LoggedPoint]) -> set[tuple[str, int, flo
         key__in={p.key for p in points}, step__in={p.step for p in points}
     ).values_list("key", "step", "value")
     return set(rows)
-
-
-def _json_number(value: float) -> float | str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
 
 
 # --- handlers --------------------------------------------------------------------
