@@ -355,3 +355,8 @@ def test_runs_of_beacons_own_api_are_readable_and_writable_through_mlflow(
     stored = Run.objects.get(run_id="native-1")
     assert stored.tags == ["baseline", "k:v"] and stored.state == "finished"
     assert stored.source == Source.API
+    mlflow_run = start(member_ml)
+    sources = {r["id"]: r["source"] for r in
+               member_api.get("/teams/acme/projects/exp/runs").json()}
+    assert sources == {mlflow_run: "mlflow"}
+    assert member_api.get("/teams/acme/projects/mnist/runs/native-1").json()["source"] == "api"
