@@ -154,7 +154,10 @@ def create_model(call: Call) -> dict[str, Any]:
     call.need_write()
     name = _name(call)
     tags = dict(parse_pairs(call.list("tags"), "tag", 8000))
-    rm = create_registered_model(call, name, tags, call.str("description"))
+    with transaction.atomic():
+        rm = create_registered_model(call, name, tags, call.str("description"))
+        for key, value in tags.items():
+            rm.collection.add_tag(strict_tag_label(key, value), call.user)
     return {"registered_model": model_out(rm)}
 
 
@@ -184,9 +187,26 @@ def set_model_tag(call: Call) -> dict[str, Any]:
     (key, value), = parse_pairs([call.data], "tag", 8000)
     with transaction.atomic():
         rm = find_model_by_name(call, _name(call))
+        old = rm.tags.get(key)
+        if old is not None and old != value:
+            rm.collection.remove_tag(strict_tag_label(key, old), call.user)
         rm.tags = {**rm.tags, key: value}
         rm.updated_at = timezone.now()
         rm.save(update_fields=["tags", "updated_at"])
+        rm.collection.add_tag(strict_tag_label(key, value), call.user)
+    return {}
+
+
+def delete_model_tag(call: Call) -> dict[str, Any]:
+    call.need_write()
+    key = call.str("key", required=True)
+    with transaction.atomic():
+        rm = find_model_by_name(call, _name(call))
+        if key not in rm.tags:
+            raise not_found(f"No tag with key {key!r} on registered model {rm.name}.")
+        rm.collection.remove_tag(strict_tag_label(key, rm.tags[key]), call.user)
+        rm.tags = {k: v for k, v in rm.tags.items() if k != key}
+        rm.save(update_fields=["tags"])
     return {}
 
 

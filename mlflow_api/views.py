@@ -51,6 +51,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "registered-models/get"): registry.get_model,
     ("GET", "registered-models/search"): registry.search_models,
     ("POST", "registered-models/set-tag"): registry.set_model_tag,
+    ("DELETE", "registered-models/delete-tag"): registry.delete_model_tag,
     ("POST", "registered-models/get-latest-versions"): registry.latest_versions,
     ("GET", "registered-models/get-latest-versions"): registry.latest_versions,
     ("POST", "registered-models/alias"): registry.set_alias,

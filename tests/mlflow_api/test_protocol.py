@@ -325,10 +325,23 @@ def test_the_team_chooses_the_registry_of_mlflow_models(
     from registries.models import Registry
 
     TeamSettings.objects.create(team=team, registry_name="prod-models")
-    ok(member_ml.post("registered-models/create", {"name": "clf"}))
+    ok(member_ml.post("registered-models/create", {
+        "name": "clf", "tags": [{"key": "task", "value": "churn"}]}))
     registry = Registry.objects.get(team=team)
     assert registry.name == "prod-models"
-    assert [c.name for c in registry.collections.all()] == ["clf"]
+    [collection] = registry.collections.all()
+    assert collection.name == "clf" and collection.tags == ["task.churn"]
+    ok(member_ml.post("registered-models/set-tag", {"name": "clf", "key": "task",
+                                                    "value": "fraud"}))
+    collection.refresh_from_db()
+    assert collection.tags == ["task.fraud"]
+    ok(member_ml.post("registered-models/delete-tag", {"name": "clf", "key": "task"},
+                      method="delete"))
+    collection.refresh_from_db()
+    assert collection.tags == []
+    assert [e.type for e in Event.objects.order_by("pk")] == [
+        "ADD_COLLECTION_TAG", "REMOVE_COLLECTION_TAG", "ADD_COLLECTION_TAG",
+        "REMOVE_COLLECTION_TAG"]
 
 
 def test_the_mlflow_prefix_never_answers_html(member_ml: MlflowClient) -> None:
