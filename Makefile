@@ -35,3 +35,4 @@ clean:
 
 bench: install
 	$(BIN)/python benchmarks/matching.py
+	$(BIN)/python benchmarks/mlflow_ingest.py

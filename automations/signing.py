@@ -51,6 +51,21 @@ def standard_headers(
     }
 
 
+def mlflow_headers(
+    secret: str, delivery_id: str, body: str, *, timestamp: int
+) -> dict[str, str]:
+    """MLflow's webhook headers: ``X-MLflow-Signature: v1,<base64 HMAC-SHA256>`` of
+    ``f"{delivery_id}.{timestamp}.{body}"``, keyed with the secret's UTF-8 text as
+    MLflow's receivers expect (the whole ``whsec_…`` string)."""
+    content = f"{delivery_id}.{timestamp}.{body}".encode()
+    digest = hmac.new(secret.encode(), content, hashlib.sha256).digest()
+    return {
+        "X-MLflow-Delivery-Id": delivery_id,
+        "X-MLflow-Timestamp": str(timestamp),
+        "X-MLflow-Signature": "v1," + base64.b64encode(digest).decode(),
+    }
+
+
 def wandb_signature(payload_secret: str, body: str) -> str:
     """W&B's ``X-Wandb-Signature``: base64 HMAC-SHA256 of the body keyed with the secret."""
     digest = hmac.new(payload_secret.encode(), body.encode(), hashlib.sha256).digest()

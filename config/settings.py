@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "registries",
     "automations",
     "inbox",
+    "mlflow_api",
 ]
 
 MIDDLEWARE = [
@@ -117,6 +118,8 @@ TEMPLATES = [
 WSGI_APPLICATION = "config.wsgi.application"
 
 ensure_private_dir(DATA_DIR)  # 0700: it holds the SQLite file and the demo login
+# Run and model files (MLflow's log_artifact, log_model); local folder by default.
+BEACON_ARTIFACT_ROOT = Path(env.str("BEACON_ARTIFACT_ROOT", default=str(DATA_DIR / "artifacts")))
 DATABASES = {
     "default": env.db_url(
         "DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'beacon.sqlite3'}"

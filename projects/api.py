@@ -56,6 +56,7 @@ def run_out(run: Run) -> dict[str, Any]:
         "tags": run.tags,
         "summary": run.summary,
         "last_step": run.last_step,
+        "source": run.source,
         "created_at": run.created_at.isoformat(),
         "updated_at": run.updated_at.isoformat(),
     }
@@ -76,6 +77,7 @@ def version_out(version: ArtifactVersion) -> dict[str, Any]:
         "digest": version.digest,
         "metadata": version.metadata,
         "author": version.author.username if version.author_id else None,
+        "source": version.source,
         "created_at": version.created_at.isoformat(),
         "url": absolute_url(artifact.get_absolute_url()) + f"#{version.version}",
     }

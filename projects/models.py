@@ -6,6 +6,8 @@ import math
 import re
 import secrets as pysecrets
 import time
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -138,6 +140,18 @@ def generate_run_id() -> str:
     return pysecrets.token_hex(4)
 
 
+class Source(models.TextChoices):
+    """Which protocol brought a run, an artifact version or a link into Beacon."""
+
+    API = "api", "Beacon API"
+    MLFLOW = "mlflow", "MLflow"
+    WANDB = "wandb", "W&B"
+
+
+def source_field() -> models.CharField:
+    return models.CharField(max_length=16, choices=Source.choices, default=Source.API)
+
+
 class Run(models.Model):
     class State(models.TextChoices):
         RUNNING = "running", "Running"
@@ -158,6 +172,7 @@ class Run(models.Model):
     # Last value of every metric; non-finite values as "NaN" / "Infinity" / "-Infinity".
     summary = models.JSONField(default=dict, blank=True)
     last_step = models.BigIntegerField(null=True, blank=True)
+    source = source_field()
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -194,9 +209,13 @@ class Run(models.Model):
         display_name: str = "",
         config: dict[str, Any] | None = None,
         tags: list[str] | None = None,
+        source: str = Source.API,
+        event_author: Any = None,
     ) -> Run:
         """Create a running run and emit ``RUN_STATE`` (state ``running``).
 
+        ``event_author`` (default ``author``) is who the event names: the run may be
+        credited to another member than the caller.
         Raises ``IntegrityError`` when ``run_id`` is taken in the project."""
         with transaction.atomic():
             run = cls.objects.create(
@@ -206,9 +225,31 @@ class Run(models.Model):
                 author=author if getattr(author, "is_authenticated", False) else None,
                 config=config or {},
                 tags=tags or [],
+                source=source,
             )
-            run._emit_state(None, author)
+            run._emit_state(None, author if event_author is None else event_author)
         return run
+
+    def update_info(
+        self,
+        *,
+        display_name: str | None = None,
+        config: dict[str, Any] | None = None,
+        tags: list[str] | None = None,
+    ) -> None:
+        """Replace the display name, config or tags (those given); emits nothing."""
+        fields = ["updated_at"]
+        if display_name is not None:
+            self.display_name = display_name
+            fields.append("display_name")
+        if config is not None:
+            self.config = config
+            fields.append("config")
+        if tags is not None:
+            self.tags = tags
+            fields.append("tags")
+        self.updated_at = timezone.now()
+        self.save(update_fields=fields)
 
     def set_state(self, state: str, user: Any) -> bool:
         """Move the run to ``state``; emits ``RUN_STATE`` when the state changed."""
@@ -297,23 +338,7 @@ class Run(models.Model):
             self.updated_at = now
             self.save(update_fields=["summary", "last_step", "updated_at"])
             if names:
-                from automations.emit import emit_event
-                from automations.subjects import run_data
-
-                emit_event(
-                    "RUN_METRIC",
-                    self.project,
-                    subject=self.ref,
-                    subject_url=self.get_absolute_url(),
-                    author=user,
-                    data={
-                        "run": run_data(self),
-                        "metrics": names,
-                        "first_step": rows[0][0],
-                        "last_step": rows[-1][0],
-                        "rows": len(rows),
-                    },
-                )
+                self._emit_metric(names, rows[0][0], rows[-1][0], len(rows), user)
         return len(rows)
 
     def append_history(
@@ -351,6 +376,82 @@ class Run(models.Model):
             self.updated_at = locked.updated_at
         return written
 
+    def log_points(self, points: list[LoggedPoint], user: Any) -> int:
+        """Append metric points with MLflow's rules: every metric has its own steps,
+        logged in any order, and a step may be logged again. Call with the run locked.
+
+        Nothing is refused for its step. Metric events still judge the points in
+        the order they came: one ``RUN_METRIC`` event per stretch of the call whose
+        steps do not go backwards (a call in step order emits one event, like
+        :meth:`log_history`). The summary keeps, per metric, the value of its highest
+        step (the later one on a tie), as MLflow's "latest" value does."""
+        if not points:
+            return 0
+        now = timezone.now()
+        stored_max: dict[str, int] = {}
+        lowest = min(p.step for p in points)
+        if self.last_step is not None and lowest < self.last_step:
+            # Some points may be older than what is stored: compare per metric.
+            keys = {p.key for p in points}
+            stored_max = dict(
+                self.metric_points.filter(key__in=keys)
+                .order_by()
+                .values("key")
+                .annotate(top=models.Max("step"))
+                .values_list("key", "top")
+            )
+        summary = dict(self.summary)
+        for p in points:
+            top = stored_max.get(p.key)
+            if top is None or p.step >= top or p.key not in summary:
+                summary[p.key] = encode_number(p.value)
+                stored_max[p.key] = p.step
+        stretches: list[list[LoggedPoint]] = []
+        for p in points:
+            if not stretches or p.step < stretches[-1][-1].step:
+                stretches.append([])
+            stretches[-1].append(p)
+        highest = max(p.step for p in points)
+        with transaction.atomic():
+            MetricPoint.objects.bulk_create(
+                [
+                    MetricPoint(
+                        run=self, key=p.key, step=p.step, value=MetricPoint.to_db(p.value),
+                        created_at=p.at or now,
+                    )
+                    for p in points
+                ],
+                batch_size=2000,
+            )
+            self.summary = summary
+            self.last_step = highest if self.last_step is None else max(self.last_step, highest)
+            self.updated_at = now
+            self.save(update_fields=["summary", "last_step", "updated_at"])
+            for stretch in stretches:
+                names = sorted({p.key for p in stretch})
+                steps = len({p.step for p in stretch})
+                self._emit_metric(names, stretch[0].step, stretch[-1].step, steps, user)
+        return len(points)
+
+    def _emit_metric(self, names: list[str], first: int, last: int, rows: int, user: Any) -> None:
+        from automations.emit import emit_event
+        from automations.subjects import run_data
+
+        emit_event(
+            "RUN_METRIC",
+            self.project,
+            subject=self.ref,
+            subject_url=self.get_absolute_url(),
+            author=user,
+            data={
+                "run": run_data(self),
+                "metrics": names,
+                "first_step": first,
+                "last_step": last,
+                "rows": rows,
+            },
+        )
+
     def history(self, key: str) -> list[tuple[int, float]]:
         """Every ``(step, value)`` of one metric, in step order."""
         return self.histories([key])[key]
@@ -371,6 +472,16 @@ class Run(models.Model):
     def metric_names(self) -> list[str]:
         # order_by("key"): the default ordering's fields would otherwise join DISTINCT.
         return list(self.metric_points.order_by("key").values_list("key", flat=True).distinct())
+
+
+@dataclass(frozen=True)
+class LoggedPoint:
+    """One metric value as a client logged it (``at``: its own timestamp, if any)."""
+
+    key: str
+    step: int
+    value: float
+    at: datetime | None = None
 
 
 class MetricPoint(models.Model):
@@ -491,6 +602,7 @@ class Artifact(models.Model):
         metadata: dict[str, Any] | None = None,
         aliases: list[str] | None = None,
         author: Any,
+        source: str = Source.API,
     ) -> tuple[ArtifactVersion, bool]:
         """Log a version; returns ``(version, created)``.
 
@@ -515,6 +627,7 @@ class Artifact(models.Model):
                 digest=digest,
                 metadata=metadata or {},
                 author=author if getattr(author, "is_authenticated", False) else None,
+                source=source,
             )
             from automations.emit import emit_event
             from automations.subjects import version_data
@@ -543,6 +656,7 @@ class ArtifactVersion(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    source = source_field()
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -10,6 +10,11 @@ urlpatterns = [
         "t/<slug:slug>/p/<str:project>/runs/<str:run_id>/", views.run_detail, name="run_detail"
     ),
     path(
+        "t/<slug:slug>/p/<str:project>/runs/<str:run_id>/files/<path:path>",
+        views.run_file,
+        name="run_file",
+    ),
+    path(
         "t/<slug:slug>/p/<str:project>/artifacts/",
         views.project_artifacts,
         name="project_artifacts",

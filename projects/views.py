@@ -8,11 +8,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from projects import files
 from projects.chart_marks import automation_marks
 from projects.charts import line_chart
 from projects.forms import AliasForm, TagForm
@@ -84,9 +85,26 @@ def run_detail(request: HttpRequest, slug: str, project: str, run_id: str) -> Ht
     ]
     ctx = _context(access, proj, (run.name, None))
     ctx.update(
-        {"tab": "runs", "run": run, "charts": charts, "metric_keys": keys, "recent": recent}
+        {"tab": "runs", "run": run, "charts": charts, "metric_keys": keys, "recent": recent,
+         "files": files.walk(files.run_folder(run))}
     )
     return render(request, "projects/run_detail.html", ctx)
+
+
+@login_required
+def run_file(
+    request: HttpRequest, slug: str, project: str, run_id: str, path: str
+) -> FileResponse:
+    """Download one file of a run (``BEACON_ARTIFACT_ROOT``), for any team member."""
+    access, proj = _project(request, slug, project)
+    run = get_object_or_404(Run, project=proj, run_id=run_id)
+    try:
+        handle = files.open_file(files.run_folder(run), path)
+    except ValueError as exc:
+        raise Http404("No such file.") from exc
+    if handle is None:
+        raise Http404("No such file.")
+    return FileResponse(handle, as_attachment=True, filename=path.rsplit("/", 1)[-1])
 
 
 def _artifact_page(

@@ -64,6 +64,7 @@ def linked_out(linked: LinkedVersion) -> dict[str, Any]:
         "digest": linked.source.digest,
         "metadata": linked.source.metadata,
         "author": linked.author.username if linked.author_id else None,
+        "via": linked.via,
         "created_at": linked.created_at.isoformat(),
     }
 

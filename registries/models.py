@@ -12,8 +12,10 @@ from django.utils import timezone
 from projects.models import (
     VERSION_RE,
     ArtifactVersion,
+    Source,
     change_tags,
     move_alias,
+    source_field,
     validate_alias,
 )
 from teams.models import Team, name_validator
@@ -39,7 +41,13 @@ class Registry(models.Model):
         return reverse("registry_detail", args=[self.team.slug, self.name])
 
     def link(
-        self, collection_name: str, source: ArtifactVersion, *, aliases: list[str], author: Any
+        self,
+        collection_name: str,
+        source: ArtifactVersion,
+        *,
+        aliases: list[str],
+        author: Any,
+        via: str = Source.API,
     ) -> LinkedVersion:
         """Link ``source`` into a collection (created on first link) as its next version.
 
@@ -59,6 +67,7 @@ class Registry(models.Model):
                 index=index,
                 source=source,
                 author=author if getattr(author, "is_authenticated", False) else None,
+                via=via,
             )
             from automations.emit import emit_event
             from automations.subjects import linked_data, version_data
@@ -133,6 +142,11 @@ class Collection(models.Model):
             )
         return True
 
+    def remove_alias(self, alias: str) -> bool:
+        """Drop ``alias`` from whichever version it names; False when there was none."""
+        deleted, _ = self.aliases.filter(alias=alias).delete()
+        return deleted > 0
+
     def resolve(self, version_or_alias: str) -> LinkedVersion:
         """``v1`` or an alias → the linked version (``LinkedVersion.DoesNotExist`` otherwise)."""
         if VERSION_RE.match(version_or_alias):
@@ -150,6 +164,8 @@ class LinkedVersion(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Which protocol made the link ("source" already names the linked artifact version).
+    via = source_field()
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -126,6 +126,7 @@ def integration_out(integration: Integration, *, signing_secret: bool) -> dict[s
         out["url"] = integration.url
         out["access_token_secret"] = secret_name("access_token_secret")
         out["payload_secret"] = secret_name("payload_secret")
+        out["mlflow_signatures"] = integration.mlflow_signatures
         if signing_secret:
             out["signing_secret"] = integration.signing_secret
     else:
@@ -151,7 +152,7 @@ def _get_integration(team: Team, name: str) -> Integration:
 
 
 def _state_of(integration: Integration) -> dict[str, Any]:
-    fields = ("url", "workspace", "channel", "channel_id")
+    fields = ("url", "workspace", "channel", "channel_id", "mlflow_signatures")
     state: dict[str, Any] = {f: getattr(integration, f) for f in fields}
     for field in SECRET_FIELDS:
         secret = getattr(integration, field)
@@ -180,6 +181,7 @@ def _apply(team: Team, integration: Integration, state: dict[str, Any], given: s
             setattr(integration, field, None if field in SECRET_FIELDS else "")
         integration.access_token_secret = secrets["access_token_secret"]
         integration.payload_secret = secrets["payload_secret"]
+        integration.mlflow_signatures = bool(state.get("mlflow_signatures"))
     else:
         for field in WEBHOOK_FIELDS:
             setattr(integration, field, None if field in SECRET_FIELDS else "")

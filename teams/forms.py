@@ -174,7 +174,7 @@ class WebhookIntegrationForm(IntegrationForm):
 
     class Meta:
         model = Integration
-        fields = ["name", "url", "access_token_secret", "payload_secret"]
+        fields = ["name", "url", "access_token_secret", "payload_secret", "mlflow_signatures"]
         help_texts = {
             "access_token_secret": "Sent as “Authorization: Bearer …”; usable as ${ACCESS_TOKEN}.",
             "payload_secret": "Usable as ${NAME} in payloads; signs X-Wandb-Signature.",

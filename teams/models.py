@@ -196,6 +196,14 @@ class Integration(models.Model):
     failing_since = models.DateTimeField(null=True, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.TextField(blank=True)
+    # Also sign like MLflow's webhooks (X-MLflow-Signature), for receivers written for them.
+    mlflow_signatures = models.BooleanField(
+        "MLflow-style signatures",
+        default=False,
+        help_text="Also send X-MLflow-Delivery-Id, X-MLflow-Timestamp and X-MLflow-Signature "
+        "(HMAC-SHA256 with the signing secret), so receivers written for MLflow webhooks "
+        "work unchanged.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

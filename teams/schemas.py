@@ -94,6 +94,7 @@ class IntegrationIn(Schema):
     channel_id: OptionalText = None
     webhook_url_secret: OptionalText = None
     bot_token_secret: OptionalText = None
+    mlflow_signatures: Annotated[bool | None, Field(default=None, strict=True)] = None
 
 
 class IntegrationPatch(IntegrationIn):
@@ -139,7 +140,7 @@ def integration_problems(
         if problem:
             fields.setdefault(field, []).append(problem)
 
-    other = SLACK_FIELDS if kind == "webhook" else WEBHOOK_FIELDS
+    other = SLACK_FIELDS if kind == "webhook" else (*WEBHOOK_FIELDS, "mlflow_signatures")
     for field in other:
         if field in given and state.get(field):
             add(field, f"Not used by {kind} integrations.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -18,7 +19,7 @@ from automations.actions.base import (
     stopwatch,
 )
 from automations.network import NetworkRefused, check_url, guarded_session
-from automations.signing import standard_headers, wandb_signature
+from automations.signing import mlflow_headers, standard_headers, wandb_signature
 from teams.models import without_url_parts
 
 USER_AGENT = "Beacon-Webhooks/1"
@@ -65,7 +66,11 @@ class WebhookAction(Action):
 
     def headers(self, body: str, webhook_id: str) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
-        headers.update(standard_headers(self.integration.signing_secret, webhook_id, body))
+        timestamp = int(time.time())
+        secret = self.integration.signing_secret
+        headers.update(standard_headers(secret, webhook_id, body, timestamp=timestamp))
+        if self.integration.mlflow_signatures:
+            headers.update(mlflow_headers(secret, webhook_id, body, timestamp=timestamp))
         token = self.integration.access_token_secret
         if token is not None:
             headers["Authorization"] = f"Bearer {token.value}"

@@ -1,0 +1,107 @@
+"""Benchmark: logging through the MLflow endpoint costs about what the native API does.
+
+Run with ``make bench``. One ``log-batch`` of 100 metric rows through
+``/mlflow/<team>/api/2.0/mlflow/runs/log-batch`` is timed against the same 100
+rows through the native ``POST …/runs/<run>/history``, in the same process, on a
+throw-away SQLite database, both through Django's full request handling
+(middleware, authentication, the row lock, storage and the ``RUN_METRIC`` event).
+The ratio must stay at or under 1.5.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+_tmp = tempfile.mkdtemp(prefix="beacon-bench-")
+os.environ["DATABASE_URL"] = f"sqlite:///{_tmp}/bench.sqlite3"
+os.environ.pop("REDIS_URL", None)
+os.environ["BEACON_DATA_DIR"] = _tmp
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth.models import User  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from projects.models import Project, Run  # noqa: E402
+from teams.models import ApiKey, Membership, Team  # noqa: E402
+
+ROWS = 100
+REPEAT = 60
+LIMIT = 1.5
+
+
+def median_seconds(first: Callable[[], object], second: Callable[[], object],
+                   repeat: int = REPEAT) -> tuple[float, float]:
+    """Medians of both, measured alternately so that a busy machine slows both alike."""
+    for _ in range(5):
+        first()
+        second()
+    samples: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for fn, out in ((first, samples[0]), (second, samples[1])):
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    return statistics.median(samples[0]), statistics.median(samples[1])
+
+
+def main() -> int:
+    call_command("migrate", verbosity=0)
+    user = User.objects.create_user("bench")
+    team = Team.objects.create(slug="bench", name="Bench")
+    Membership.objects.create(team=team, user=user, role="member")
+    key = ApiKey.issue(user, "bench")[1]
+    project = Project.objects.create(team=team, name="main")
+    native_run = Run.start(project, author=user, run_id="native")
+    mlflow_run = Run.start(project, author=user, run_id="mlflow")
+    client = Client(headers={"Authorization": f"Bearer {key}"})
+    steps = {"native": 0, "mlflow": 0}
+
+    def native() -> None:
+        first = steps["native"]
+        steps["native"] += ROWS
+        body = {"rows": [{"step": first + i, "metrics": {"loss": 1.0 / (first + i + 1)}}
+                         for i in range(ROWS)]}
+        response = client.post(
+            f"/api/v1/teams/bench/projects/main/runs/{native_run.run_id}/history",
+            data=json.dumps(body), content_type="application/json",
+        )
+        assert response.status_code == 202, response.content
+
+    def mlflow() -> None:
+        first = steps["mlflow"]
+        steps["mlflow"] += ROWS
+        now = int(time.time() * 1000)
+        body = {"run_id": mlflow_run.run_id, "metrics": [
+            {"key": "loss", "value": 1.0 / (first + i + 1), "timestamp": now, "step": first + i}
+            for i in range(ROWS)]}
+        response = client.post(
+            "/mlflow/bench/api/2.0/mlflow/runs/log-batch",
+            data=json.dumps(body), content_type="application/json",
+        )
+        assert response.status_code == 200, response.content
+
+    native_t, mlflow_t = median_seconds(native, mlflow)
+    ratio = mlflow_t / native_t
+    print("benchmark                                     baseline      measured   ratio")
+    print(f"MLflow log-batch vs native history, {ROWS} rows {native_t * 1e3:7.3f} ms  "
+          f"{mlflow_t * 1e3:8.3f} ms  {ratio:5.2f}   (limit {LIMIT})")
+    return 0 if ratio <= LIMIT else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
