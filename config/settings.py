@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "registries",
     "automations",
     "inbox",
+    "wandb_api",
 ]
 
 MIDDLEWARE = [
@@ -106,6 +107,16 @@ TEMPLATES = [
 WSGI_APPLICATION = "config.wsgi.application"
 
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+# W&B endpoint (wandb_api): a running run without a heartbeat for this long is
+# crashed; signed upload/download URLs expire after BEACON_WANDB_UPLOAD_URL_TTL.
+BEACON_RUN_HEARTBEAT_TIMEOUT = parse_duration(
+    env.str("BEACON_RUN_HEARTBEAT_TIMEOUT", default="300"), "BEACON_RUN_HEARTBEAT_TIMEOUT"
+)
+BEACON_WANDB_UPLOAD_URL_TTL = int(
+    parse_duration(
+        env.str("BEACON_WANDB_UPLOAD_URL_TTL", default="1d"), "BEACON_WANDB_UPLOAD_URL_TTL"
+    ).total_seconds()
+)
 DATABASES = {
     "default": env.db_url(
         "DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'beacon.sqlite3'}"

@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("registries.urls")),
     path("", include("automations.urls")),
     path("", include("inbox.urls")),
+    path("", include("wandb_api.urls")),
 ]
