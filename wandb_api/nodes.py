@@ -17,6 +17,8 @@ from teams.models import Team
 from wandb_api import storage
 from wandb_api.models import WandbArtifact, WandbRun
 
+MANIFEST = "wandb_manifest.json"
+
 
 def node_id(kind: str, pk: int) -> str:
     return base64.b64encode(f"{kind}:{pk}".encode()).decode()
@@ -78,7 +80,7 @@ class RunNode:
         self.run = run
         self.id = node_id("Run", run.pk)
         self.name = run.run_id
-        self.projectId = node_id("Project", run.project_id)
+        self.projectId = str(run.project_id)  # the SDK reads it as an int
         self.displayName = run.display_name or run.run_id
         self.description = ""
         self.state = run.state
@@ -143,7 +145,7 @@ class ProjectNode:
     def __init__(self, project: Project) -> None:
         self.project = project
         self.id = node_id("Project", project.pk)
-        self.internalId = self.id
+        self.internalId = str(project.pk)
         self.name = project.name
         self.entityName = project.team.slug
         self.readOnly = False
@@ -209,6 +211,12 @@ class SequenceNode:
     def project(self, info: Any) -> ProjectNode:
         return ProjectNode(self.project_row)
 
+    def artifactMembership(self, info: Any, aliasName: str) -> dict[str, Any] | None:
+        from wandb_api.artifacts import resolve_name
+
+        found = resolve_name(self.project_row, f"{self.name}:{aliasName}")
+        return ArtifactNode(found, info.context["request"]).membership() if found else None
+
     def latestArtifact(self, info: Any) -> ArtifactNode | None:
         from wandb_api.artifacts import node_for_version
 
@@ -252,6 +260,32 @@ class ArtifactNode:
             for a in self.wa.version.alias_names()
         ]
 
+    def files(self, info: Any, after: str | None = None, first: int | None = None) -> dict:
+        """The artifact's files (from its uploaded manifest) with download URLs."""
+        path = storage.artifact_file_path(self.wa.pk, MANIFEST)
+        try:
+            contents = json.loads(path.read_text()).get("contents", {})
+        except (OSError, ValueError, AttributeError):
+            contents = {}
+        edges = []
+        url = storage.download_url
+        for name, entry in sorted(contents.items()):
+            entry = entry if isinstance(entry, dict) else {}
+            edges.append(
+                {
+                    "cursor": name,
+                    "node": {
+                        "id": node_id("File", self.wa.pk),
+                        "name": name,
+                        "directUrl": url(self.request, "artifact", self.wa.pk, name),
+                        "md5": entry.get("digest"),
+                        "sizeBytes": entry.get("size"),
+                        "uploadHeaders": [],
+                    },
+                }
+            )
+        return {"pageInfo": {"endCursor": None, "hasNextPage": False}, "edges": edges}
+
     def membership(self) -> dict[str, Any]:
         return {
             "id": node_id("ArtifactCollectionMembership", self.wa.pk),
@@ -260,6 +294,7 @@ class ArtifactNode:
             "aliases": lambda info: self.aliases(info),
             "artifactCollection": SequenceNode(self.wa.project, self.wa.type, self.wa.name),
             "artifact": self,
+            "files": self.files,
         }
 
     def artifactType(self, info: Any) -> ArtifactTypeNode:
@@ -275,7 +310,7 @@ class ArtifactNode:
 def manifest_value(
     wa: WandbArtifact, request: HttpRequest, *, include_upload: bool
 ) -> dict[str, Any]:
-    name = "wandb_manifest.json"
+    name = MANIFEST
     return {
         "id": node_id("ArtifactManifest", wa.pk),
         "file": {
@@ -305,6 +340,10 @@ class PortfolioNode:
     def project(self, info: Any) -> RegistryProjectNode:
         return RegistryProjectNode(self.collection.registry, self.project_name)
 
+    def artifactMembership(self, info: Any, aliasName: str) -> dict[str, Any] | None:
+        project = RegistryProjectNode(self.collection.registry, self.project_name)
+        return project.artifactCollectionMembership(info, f"{self.name}:{aliasName}")
+
     def latestArtifact(self, info: Any) -> ArtifactNode | None:
         from wandb_api.artifacts import node_for_version
 
@@ -322,7 +361,7 @@ class RegistryProjectNode:
     def __init__(self, registry: Registry, name: str) -> None:
         self.registry = registry
         self.id = node_id("RegistryProject", registry.pk)
-        self.internalId = self.id
+        self.internalId = str(registry.pk)
         self.name = name
         self.entityName = registry.team.slug
         self.readOnly = False
@@ -377,11 +416,13 @@ class RegistryProjectNode:
             }
             for alias in linked.alias_names()
         ]
+        artifact = ArtifactNode(node_for_version(linked.source), info.context["request"])
         return {
             "id": node_id("ArtifactCollectionMembership", linked.pk),
             "versionIndex": linked.index,
             "createdAt": linked.created_at.isoformat(),
             "aliases": aliases,
             "artifactCollection": portfolio,
-            "artifact": ArtifactNode(node_for_version(linked.source), info.context["request"]),
+            "artifact": artifact,
+            "files": artifact.files,
         }
