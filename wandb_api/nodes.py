@@ -11,7 +11,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from projects.models import Artifact, Project, Run, decode_number
+from projects.models import Artifact, Project, Run
 from registries.models import Collection, LinkedVersion, Registry
 from teams.models import Team
 from wandb_api import storage
@@ -86,16 +86,17 @@ class RunNode:
         self.state = run.state
         self.tags = list(run.tags)
         self.config = wandb_config(run.config)
-        self.summaryMetrics = json.dumps(
-            {k: _summary_value(v) for k, v in run.summary.items()}, allow_nan=True
-        )
+        # NaN and infinities stay the API's strings: wandb-core's JSON parser refuses them.
+        self.summaryMetrics = json.dumps(run.summary)
         self.systemMetrics = "{}"
         self.sweepName = None
         self.commit = None
         self.readOnly = False
         self.createdAt = run.created_at.isoformat()
         self.eventsLineCount = 0
-        self.historyTail = "[]"
+        self.historyTail = json.dumps(
+            [] if run.last_step is None else [json.dumps({"_step": run.last_step})]
+        )
         self.eventsTail = "[]"
         self.stopped = False
         self.historyKeys = None
@@ -109,7 +110,8 @@ class RunNode:
         self.heartbeatAt = (side.last_heartbeat_at if side else run.updated_at).isoformat()
 
     def wandbConfig(self, info: Any, keys: list[str] | None = None) -> str:
-        return "{}"
+        # wandb-core treats a run as started (resumable) when its "t" key is present.
+        return json.dumps({"t": {}})
 
     def user(self, info: Any) -> dict[str, Any] | None:
         author = self.run.author
@@ -117,12 +119,6 @@ class RunNode:
 
     def project(self, info: Any) -> ProjectNode:
         return ProjectNode(self.run.project)
-
-
-def _summary_value(value: Any) -> Any:
-    if isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
-        return decode_number(value)
-    return value
 
 
 def user_value(user: Any, entity: str | None = None) -> dict[str, Any]:
