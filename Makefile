@@ -32,3 +32,4 @@ clean:
 
 bench: install
 	$(BIN)/python benchmarks/matching.py
+	$(BIN)/python benchmarks/wandb_filestream.py
