@@ -22,10 +22,21 @@ log = logging.getLogger(__name__)
 UNAUTHORIZED = {"errors": [{"message": "Send a Beacon API key as HTTP Basic api:<key>."}]}
 
 
+# wandb-core batches file-stream lines (console output too) into posts that may pass
+# Django's DATA_UPLOAD_MAX_MEMORY_SIZE; refusing one would lose the run's data.
+MAX_BODY = 64 * 1024 * 1024
+
+
 def _json_body(request: HttpRequest) -> Any:
     try:
-        return json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+        raw = request.read(MAX_BODY + 1)
+    except OSError:
+        return None
+    if len(raw) > MAX_BODY:
+        return None
+    try:
+        return json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
 
 

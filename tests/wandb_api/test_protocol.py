@@ -185,3 +185,16 @@ def test_telemetry_posts_are_accepted(wandb_for: Callable[..., WandbClient], mem
     for path in ("/sdk/otel/v1/metrics", "/wandb/sdk/otel/v1/logs", "/wandb/anything/else"):
         assert anonymous.post(path, data=b"\x00\x01", content_type="application/x-protobuf"
                               ).status_code == 200
+
+
+def test_a_file_stream_post_larger_than_the_form_limit_is_kept(
+    wandb_for: Callable[..., WandbClient], member: User, settings: Any
+) -> None:
+    client = wandb_for(member)
+    start(client)
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    output = ["x" * 200 + "\n" for _ in range(50)]
+    body = {"files": {"output.log": {"offset": 0, "content": output},
+                      "wandb-history.jsonl": {"offset": 0, "content": ['{"_step": 0, "a": 1}']}}}
+    assert client.stream("r1", body).status_code == 200
+    assert Run.objects.get(run_id="r1").history("a") == [(0, 1.0)]
