@@ -86,6 +86,11 @@ def accept(user: Any, entity: str, project: str, run_id: str, body: dict[str, An
             texts = [t for t in summary["content"] if isinstance(t, str)]
             if texts:
                 update_summary(run, texts[-1])
+        if run.state == Run.State.CRASHED and body.get("complete") is not True:
+            # The process was only out of reach (a network partition): it is alive.
+            run.set_state(
+                Run.State.RUNNING, user, reason="Heartbeats from the wandb process resumed."
+            )
         if body.get("complete") is True:
             code = body.get("exitcode")
             side.exit_code = code if isinstance(code, int) and not isinstance(code, bool) else 0

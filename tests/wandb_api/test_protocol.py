@@ -150,6 +150,14 @@ def test_heartbeats_keep_a_run_alive_and_silence_crashes_it(
     assert Run.objects.get(run_id="silent").state == "crashed"
     assert Run.objects.get(run_id="alive").state == "running"
     assert detect_crashed_runs() == 0  # once
+    # A process that was only unreachable comes back: running again, then it finishes.
+    assert client.stream("silent", {}).status_code == 200
+    assert Run.objects.get(run_id="silent").state == "running"
+    assert client.stream("silent", {"complete": True, "exitcode": 0}).status_code == 200
+    assert Run.objects.get(run_id="silent").state == "finished"
+    reasons = [e.data.get("reason", "") for e in Event.objects.filter(
+        type="RUN_STATE", subject__endswith="/silent").order_by("id")]
+    assert "No heartbeat" in reasons[1] and "resumed" in reasons[2]
     # Runs from the JSON API have no heartbeat and never crash this way.
     native = Run.objects.create(project=Run.objects.get(run_id="alive").project, run_id="native")
     native.updated_at = timezone.now() - timedelta(days=1)
@@ -198,3 +206,11 @@ def test_a_file_stream_post_larger_than_the_form_limit_is_kept(
                       "wandb-history.jsonl": {"offset": 0, "content": ['{"_step": 0, "a": 1}']}}}
     assert client.stream("r1", body).status_code == 200
     assert Run.objects.get(run_id="r1").history("a") == [(0, 1.0)]
+
+
+def test_the_crash_detector_is_scheduled(db: Any) -> None:
+    from django_q.models import Schedule
+
+    schedule = Schedule.objects.get(name="beacon-wandb-crashed-runs")
+    assert schedule.func == "wandb_api.tasks.detect_crashed_runs"
+    assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == ("I", 1, -1)
