@@ -159,6 +159,30 @@ class ProjectNode:
     def runCount(self, info: Any, filters: str | None = None) -> int:
         return self.project.runs.count()
 
+    def runs(
+        self,
+        info: Any,
+        filters: str | None = None,
+        after: str | None = None,
+        first: int | None = None,
+        order: str | None = None,
+    ) -> dict[str, Any]:
+        """Newest first, ``first`` at a time after the cursor (a run's primary key);
+        ``filters`` (MongoDB-style) are not applied."""
+        runs = self.project.runs.select_related("project__team", "author").order_by("-pk")
+        if after and after.isdigit():
+            runs = runs.filter(pk__lt=int(after))
+        size = max(1, min(first or 50, 1000))
+        page = list(runs[: size + 1])
+        edges = [{"node": RunNode(r), "cursor": str(r.pk)} for r in page[:size]]
+        return {
+            "edges": edges,
+            "pageInfo": {
+                "endCursor": edges[-1]["cursor"] if edges else None,
+                "hasNextPage": len(page) > size,
+            },
+        }
+
     def artifactType(self, info: Any, name: str) -> ArtifactTypeNode:
         return ArtifactTypeNode(self.project, name)
 
@@ -373,6 +397,9 @@ class RegistryProjectNode:
 
     def runCount(self, info: Any, filters: str | None = None) -> int:
         return 0
+
+    def runs(self, info: Any, **kwargs: Any) -> dict[str, Any]:
+        return {"edges": [], "pageInfo": {"endCursor": None, "hasNextPage": False}}
 
     def artifactType(self, info: Any, name: str) -> None:
         return None

@@ -83,13 +83,15 @@ def test_finished_run_reads_back_and_resumes(live_server: Any, key: str,
         api = wandb.Api()
         read = api.run("acme/mnist/{run_id}")
         before = {{"state": read.state, "config": dict(read.config),
-                   "loss": read.summary.get("loss")}}
+                   "loss": read.summary.get("loss"),
+                   "listed": [r.id for r in api.runs("acme/mnist", per_page=1)]}}
         run = wandb.init(project="mnist", id="{run_id}", resume="must")
         run.log({{"loss": 0.5}}, step=1)
         run.finish()
         print(json.dumps(before))
     """, tmp_path)
-    assert second.output == {"state": "finished", "config": {"epochs": 2}, "loss": 0.9}
+    assert second.output == {"state": "finished", "config": {"epochs": 2}, "loss": 0.9,
+                             "listed": [run_id]}
     run = Run.objects.get(run_id=run_id)
     assert run.state == "finished"
     assert run.history("loss") == [(0, 0.9), (1, 0.5)]
