@@ -89,6 +89,8 @@ def run_wandb(base_url: str, key: str, code: str, tmp_path: Path,
         "WANDB_DISABLE_GIT": "true",
         "WANDB_DISABLE_CODE": "true",
         "WANDB_ERROR_REPORTING": "false",
+        "WANDB_X_DISABLE_UPDATE_CHECK": "true",  # no pypi.org
+        "WANDB_X_DISABLE_STATS": "true",  # no system-metrics sampler on a busy machine
         **(extra_env or {}),
     })
     proc = subprocess.run(
