@@ -44,15 +44,25 @@ def history_rows(lines: list[str]) -> list[tuple[int, dict[str, float]]]:
         step = row.get("_step")
         if isinstance(step, bool) or not isinstance(step, int | float):
             step = rows[-1][0] + 1 if rows else 0
-        metrics = {}
-        for key, value in row.items():
-            if key.startswith("_"):
-                continue
-            number = numeric(value)
-            if number is not None:
-                metrics[key] = number
+        metrics: dict[str, float] = {}
+        _flatten(row, "", metrics)
         rows.append((int(step), metrics))
     return rows
+
+
+def _flatten(values: dict[str, Any], prefix: str, out: dict[str, float]) -> None:
+    """Numbers of a history row; nested dicts as ``outer.inner`` (W&B's naming), media
+    (objects with ``_type``) and ``_``-keys (``_step``, ``_runtime``) left out."""
+    for key, value in values.items():
+        if key.startswith("_"):
+            continue
+        if isinstance(value, dict):
+            if "_type" not in value:
+                _flatten(value, f"{prefix}{key}.", out)
+            continue
+        number = numeric(value)
+        if number is not None:
+            out[f"{prefix}{key}"] = number
 
 
 def accept(user: Any, entity: str, project: str, run_id: str, body: dict[str, Any]) -> None:

@@ -111,12 +111,13 @@ def test_file_stream_history_retries_order_and_completion(
     assert client.stream("r1", history(*rows)).status_code == 200
     # A retry resends the same lines: they are skipped.
     assert client.stream("r1", history(*rows)).status_code == 200
-    raw = '{"_step": 2, "loss": NaN}', '{"_step": 3, "loss": Infinity}'
+    raw = ('{"_step": 2, "loss": NaN, "val": {"acc": 0.5}, "img": {"_type": "image-file"}}',
+           '{"_step": 3, "loss": Infinity}')
     assert client.stream("r1", history(*raw, offset=2)).status_code == 200
     run = Run.objects.get(run_id="r1")
     loss = run.history("loss")
     assert [s for s, _ in loss] == [0, 1, 2, 3] and math.isnan(loss[2][1])
-    assert run.metric_names() == ["loss"]
+    assert run.metric_names() == ["loss", "val.acc"]
     # Steps going backwards are dropped, never a 4xx (the SDK would lose the rest).
     back = client.stream("r1", history('{"_step": 1, "loss": 9}', offset=4))
     assert back.status_code == 200 and len(run.history("loss")) == 4
