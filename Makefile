@@ -36,3 +36,4 @@ clean:
 bench: install
 	$(BIN)/python benchmarks/matching.py
 	$(BIN)/python benchmarks/mlflow_ingest.py
+	$(BIN)/python benchmarks/wandb_filestream.py

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "automations",
     "inbox",
     "mlflow_api",
+    "wandb_api",
 ]
 
 MIDDLEWARE = [
@@ -120,6 +121,16 @@ WSGI_APPLICATION = "config.wsgi.application"
 ensure_private_dir(DATA_DIR)  # 0700: it holds the SQLite file and the demo login
 # Run and model files (MLflow's log_artifact, log_model); local folder by default.
 BEACON_ARTIFACT_ROOT = Path(env.str("BEACON_ARTIFACT_ROOT", default=str(DATA_DIR / "artifacts")))
+# W&B endpoint (wandb_api): a running run without a heartbeat for this long is
+# crashed; signed upload/download URLs expire after BEACON_WANDB_UPLOAD_URL_TTL.
+BEACON_RUN_HEARTBEAT_TIMEOUT = parse_duration(
+    env.str("BEACON_RUN_HEARTBEAT_TIMEOUT", default="300"), "BEACON_RUN_HEARTBEAT_TIMEOUT"
+)
+BEACON_WANDB_UPLOAD_URL_TTL = int(
+    parse_duration(
+        env.str("BEACON_WANDB_UPLOAD_URL_TTL", default="1d"), "BEACON_WANDB_UPLOAD_URL_TTL"
+    ).total_seconds()
+)
 DATABASES = {
     "default": env.db_url(
         "DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'beacon.sqlite3'}"

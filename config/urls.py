@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("automations.urls")),
     path("", include("inbox.urls")),
     path("", include("mlflow_api.urls")),
+    path("", include("wandb_api.urls")),
 ]

@@ -251,8 +251,9 @@ class Run(models.Model):
         self.updated_at = timezone.now()
         self.save(update_fields=fields)
 
-    def set_state(self, state: str, user: Any) -> bool:
-        """Move the run to ``state``; emits ``RUN_STATE`` when the state changed."""
+    def set_state(self, state: str, user: Any, *, reason: str = "") -> bool:
+        """Move the run to ``state``; emits ``RUN_STATE`` when the state changed
+        (with ``reason`` in its data when given, e.g. why Beacon marked it crashed)."""
         if state not in self.State.values:
             raise ValueError(f"unknown run state {state!r}")
         if state == self.state:
@@ -262,10 +263,10 @@ class Run(models.Model):
             self.state = state
             self.updated_at = timezone.now()
             self.save(update_fields=["state", "updated_at"])
-            self._emit_state(previous, user)
+            self._emit_state(previous, user, reason)
         return True
 
-    def _emit_state(self, previous: str | None, user: Any) -> None:
+    def _emit_state(self, previous: str | None, user: Any, reason: str = "") -> None:
         from automations.emit import emit_event
         from automations.subjects import run_data
 
@@ -275,7 +276,12 @@ class Run(models.Model):
             subject=self.ref,
             subject_url=self.get_absolute_url(),
             author=user,
-            data={"run": run_data(self), "state": self.state, "previous_state": previous},
+            data={
+                "run": run_data(self),
+                "state": self.state,
+                "previous_state": previous,
+                **({"reason": reason} if reason else {}),
+            },
         )
 
     def unstored(self, rows: list[HistoryRow]) -> list[HistoryRow]:

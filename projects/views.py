@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,6 +19,7 @@ from projects.charts import line_chart
 from projects.forms import AliasForm, TagForm
 from projects.models import Artifact, Project, Run
 from teams.access import Role, TeamAccess, get_team
+from wandb_api.models import WandbRun
 
 RECENT_STEPS = 10
 
@@ -49,7 +50,12 @@ def _context(
 @login_required
 def project_detail(request: HttpRequest, slug: str, project: str) -> HttpResponse:
     access, proj = _project(request, slug, project)
-    runs = Paginator(proj.runs.select_related("author"), 50).get_page(request.GET.get("page"))
+    runs = Paginator(
+        proj.runs.select_related("author").annotate(
+            wandb_side=Exists(WandbRun.objects.filter(run=OuterRef("pk")))
+        ),
+        50,
+    ).get_page(request.GET.get("page"))
     artifacts = proj.artifacts.annotate(n_versions=Count("versions"))
     ctx = _context(access, proj)
     ctx.update({"tab": "runs", "runs": runs, "artifacts": artifacts})
@@ -86,7 +92,8 @@ def run_detail(request: HttpRequest, slug: str, project: str, run_id: str) -> Ht
     ctx = _context(access, proj, (run.name, None))
     ctx.update(
         {"tab": "runs", "run": run, "charts": charts, "metric_keys": keys, "recent": recent,
-         "files": files.walk(files.run_folder(run))}
+         "files": files.walk(files.run_folder(run)),
+         "run_wandb": WandbRun.objects.filter(run=run).first()}
     )
     return render(request, "projects/run_detail.html", ctx)
 

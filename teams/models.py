@@ -268,8 +268,12 @@ class ApiKey(models.Model):
 
     @classmethod
     def issue(cls, user: object, name: str = "") -> tuple[ApiKey, str]:
-        """Create a key for ``user``; returns the row and the plaintext key (shown once)."""
-        key = cls.PREFIX + pysecrets.token_urlsafe(32)
+        """Create a key for ``user``; returns the row and the plaintext key (shown once).
+
+        ``bk_`` then 48 hex digits: only ``[A-Za-z0-9_]`` and 40+ characters, the shape
+        the ``wandb`` SDK checks before it sends a key. Keys issued before (urlsafe base64
+        with ``-``) keep working: only their hash is compared."""
+        key = cls.PREFIX + pysecrets.token_hex(24)
         obj = cls.objects.create(user=user, name=name, prefix=key[:10], hashed_key=cls.hash(key))
         return obj, key
 

@@ -1,0 +1,104 @@
+"""Benchmark: a W&B ``file_stream`` post carrying 100 history rows, as a ratio to the
+same 100 rows sent to the native history endpoint, on the same run, in one process.
+
+Run with ``make bench``. Both go through the whole Django stack (a test client:
+middleware, authentication, parsing, ``Run.log_history``, the ``RUN_METRIC`` event)
+on a throw-away SQLite database. The two are interleaved so that both write into a
+run of the same size. Target: a ratio at or under 1.5.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+_tmp = tempfile.mkdtemp(prefix="beacon-bench-")
+os.environ["DATABASE_URL"] = f"sqlite:///{_tmp}/bench.sqlite3"
+os.environ.pop("REDIS_URL", None)
+os.environ["BEACON_DATA_DIR"] = _tmp
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth.models import User  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from projects.models import Project, Run  # noqa: E402
+from teams.models import ApiKey, Membership, Team  # noqa: E402
+from wandb_api.models import WandbRun  # noqa: E402
+
+ROWS = 100
+REPEAT = 60
+METRICS = ("loss", "acc", "lr", "grad_norm")
+
+
+def main() -> None:
+    call_command("migrate", verbosity=0)
+    user = User.objects.create_user("bench")
+    team = Team.objects.create(slug="bench", name="Bench")
+    Membership.objects.create(team=team, user=user, role="member")
+    project = Project.objects.create(team=team, name="main")
+    run = Run.start(project, author=user, run_id="r1")
+    WandbRun.objects.create(run=run)
+    key = ApiKey.issue(user, "bench")[1]
+    client = Client(ALLOWED_HOSTS=["testserver"])
+    bearer = {"Authorization": f"Bearer {key}"}
+    basic = {"Authorization": "Basic " + base64.b64encode(f"api:{key}".encode()).decode()}
+    native_url = "/api/v1/teams/bench/projects/main/runs/r1/history"
+    stream_url = "/wandb/files/bench/main/r1/file_stream"
+    state = {"step": 0, "lines": 0}
+
+    def values(step: int) -> dict[str, float]:
+        return {m: 1.0 / (step + i + 1) for i, m in enumerate(METRICS)}
+
+    def native() -> None:
+        start = state["step"]
+        rows = [{"step": s, "metrics": values(s)} for s in range(start, start + ROWS)]
+        state["step"] += ROWS
+        response = client.post(native_url, data=json.dumps({"rows": rows}),
+                               content_type="application/json", headers=bearer)
+        assert response.status_code == 202, response.content
+
+    def stream() -> None:
+        start = state["step"]
+        lines = [json.dumps({"_step": s, "_runtime": 1.0, "_timestamp": 1.7e9, **values(s)})
+                 for s in range(start, start + ROWS)]
+        state["step"] += ROWS
+        body = {"files": {"wandb-history.jsonl": {"offset": state["lines"], "content": lines}}}
+        state["lines"] += ROWS
+        response = client.post(stream_url, data=json.dumps(body),
+                               content_type="application/json", headers=basic)
+        assert response.status_code == 200, response.content
+
+    for _ in range(5):
+        native()
+        stream()
+    native_t: list[float] = []
+    stream_t: list[float] = []
+    for _ in range(REPEAT):
+        for fn, samples in ((native, native_t), (stream, stream_t)):
+            began = time.perf_counter()
+            fn()
+            samples.append(time.perf_counter() - began)
+    base, measured = statistics.median(native_t), statistics.median(stream_t)
+    stored = run.metric_points.count()
+    assert stored == state["step"] * len(METRICS), stored
+    print("benchmark                                     baseline      measured   ratio")
+    print(f"file_stream 100 history rows vs native API  {base * 1e3:8.3f} ms  "
+          f"{measured * 1e3:8.3f} ms  {measured / base:5.2f}   (target <= 1.5)")
+
+
+if __name__ == "__main__":
+    main()
