@@ -8,9 +8,10 @@ across all workers. A hanging receiver holds a few threads, never a worker, and
 the other destinations keep being served.
 
 Each worker process also runs a poller that every ``BEACON_DELIVERY_POLL``
-seconds claims deliveries that are due (retries at their time, deliveries whose
-claim ran out because their worker died, ones whose queued task was lost) and,
-every ``EVENT_CHECK_EVERY``, re-queues events whose processing was lost. The
+seconds, and as soon as one of its deliveries ends, claims deliveries that are
+due (retries at their time, deliveries whose claim ran out because their worker
+died, ones whose queued task was lost) and, every ``EVENT_CHECK_EVERY`` seconds,
+re-queues events whose processing was lost. The
 ``deliver`` task queued when an execution is created is only the fast path.
 
 The runtime starts in each worker process when it spawns (django-q's
@@ -47,6 +48,8 @@ class DeliveryRuntime:
         self._lock = threading.Lock()
         self._busy = 0
         self._stopped = threading.Event()
+        # Set when a delivery ends: its destination may take the next one now.
+        self._wake = threading.Event()
         self._poller: threading.Thread | None = None
 
     @property
@@ -63,6 +66,7 @@ class DeliveryRuntime:
 
     def stop(self, wait: bool = True) -> None:
         self._stopped.set()
+        self._wake.set()
         self._pool.shutdown(wait=wait)
 
     def offer(self, execution_id: int) -> str:
@@ -117,12 +121,17 @@ class DeliveryRuntime:
         finally:
             connections.close_all()
             self._done()
+            self._wake.set()
 
     def _poll_forever(self) -> None:
         from automations.tasks import requeue_lost_events
 
         next_event_check = time.monotonic() + EVENT_CHECK_EVERY
-        while not self._stopped.wait(self.poll_every):
+        while not self._stopped.is_set():
+            self._wake.wait(self.poll_every)
+            self._wake.clear()
+            if self._stopped.is_set():
+                break
             try:
                 self.poll_once()
                 if time.monotonic() >= next_event_check:

@@ -14,6 +14,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from automations import dispatch
@@ -22,11 +23,13 @@ from automations.models import Event
 
 log = logging.getLogger(__name__)
 
-# An event not processed this long after it was stored, while nothing waits in the
-# queue, was lost on the way (a killed worker, a flushed broker).
-EVENT_STALE_AFTER = timedelta(seconds=30)
-# While the queue is busy an unprocessed event may only be waiting its turn; after
-# this long it is re-queued anyway (processing an event twice acts once).
+# An event not processed this long after it was stored was lost on the way (a
+# killed worker, a flushed broker) when an event queued after it was processed
+# ``OVERTAKEN_FOR`` ago (the queue is first in, first out) or nothing waits in the
+# queue; while the queue is busy it may only be waiting its turn, and is re-queued
+# after ``EVENT_LOST_AFTER`` anyway. Processing an event twice acts once.
+EVENT_STALE_AFTER = timedelta(seconds=20)
+OVERTAKEN_FOR = timedelta(seconds=10)
 EVENT_LOST_AFTER = timedelta(seconds=90)
 SWEEP_BATCH = 500
 
@@ -66,12 +69,20 @@ def queue_busy() -> bool:
 def requeue_lost_events() -> int:
     """Re-queue events whose processing was lost; returns how many."""
     now = timezone.now()
-    older_than = EVENT_LOST_AFTER if queue_busy() else EVENT_STALE_AFTER
-    lost = list(
-        Event.objects.filter(processed_at__isnull=True, created_at__lt=now - older_than)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:SWEEP_BATCH]
-    )
+    unprocessed = Event.objects.filter(processed_at__isnull=True).order_by("pk")
+    stale = unprocessed.filter(created_at__lt=now - EVENT_STALE_AFTER)
+    if not stale.exists():
+        return 0
+    if queue_busy():
+        overtaken_by = (
+            Event.objects.filter(processed_at__lt=now - OVERTAKEN_FOR)
+            .order_by("-pk").values_list("pk", flat=True).first()
+        )
+        stale = unprocessed.filter(
+            Q(created_at__lt=now - EVENT_LOST_AFTER)
+            | Q(created_at__lt=now - EVENT_STALE_AFTER, pk__lt=overtaken_by or 0)
+        )
+    lost = list(stale.values_list("pk", flat=True)[:SWEEP_BATCH])
     for pk in lost:
         enqueue_event(pk)
     if lost:

@@ -521,21 +521,30 @@ def test_lost_events_are_requeued_and_ones_waiting_their_turn_are_not(
 ) -> None:
     Event.objects.update(processed_at=timezone.now())
 
-    def event(age: timedelta) -> Event:
-        return Event.objects.create(team=project.team, type="RUN_STATE", scope_type="project",
-                                    project=project, subject="x", data={},
-                                    created_at=timezone.now() - age)
+    def event(age: float, processed: float | None = None) -> Event:
+        now = timezone.now()
+        return Event.objects.create(
+            team=project.team, type="RUN_STATE", scope_type="project", project=project,
+            subject="x", data={}, created_at=now - timedelta(seconds=age),
+            processed_at=None if processed is None else now - timedelta(seconds=processed),
+        )
 
-    fresh, stale, old = (event(timedelta(seconds=s)) for s in (5, 45, 120))
-    with mock.patch("django_q.tasks.async_task", autospec=True) as async_task:
-        with mock.patch("automations.tasks.queue_busy", return_value=True):
-            assert tasks.requeue_lost_events() == 1  # the queue is busy: only the old one
-        with mock.patch("automations.tasks.queue_busy", return_value=False):
-            assert tasks.requeue_lost_events() == 2
+    old, stale, fresh = event(120), event(45), event(5)
 
-    queued = [call.args[1] for call in async_task.call_args_list]
-    assert queued == [old.pk, old.pk, stale.pk]
-    assert fresh.pk not in queued
+    def requeued(busy: bool) -> set[int]:
+        with mock.patch("django_q.tasks.async_task", autospec=True) as async_task, \
+             mock.patch("automations.tasks.queue_busy", return_value=busy):
+            assert tasks.requeue_lost_events() == async_task.call_count
+        return {call.args[1] for call in async_task.call_args_list}
+
+    # A busy queue: the stale event may be waiting its turn; the old one is lost.
+    assert requeued(busy=True) == {old.pk}
+    # An idle queue: nothing is waiting, every stale event was lost.
+    assert requeued(busy=False) == {old.pk, stale.pk}
+    # A busy queue, but an event queued later was processed a while ago: overtaken, lost.
+    event(40, processed=15)
+    assert requeued(busy=True) == {old.pk, stale.pk}
+    assert fresh.pk not in requeued(busy=False)
 
 
 def test_a_requeued_event_that_was_processed_meanwhile_is_skipped(
