@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 # How often a worker's poller looks for lost events (each worker process does).
 EVENT_CHECK_EVERY = 10.0
+# The longest the poller waits after failures (a database that is down).
+MAX_PAUSE = 5.0
 
 
 class DeliveryRuntime:
@@ -127,8 +129,9 @@ class DeliveryRuntime:
         from automations.tasks import requeue_lost_events
 
         next_event_check = time.monotonic() + EVENT_CHECK_EVERY
+        pause = self.poll_every
         while not self._stopped.is_set():
-            self._wake.wait(self.poll_every)
+            self._wake.wait(pause)
             self._wake.clear()
             if self._stopped.is_set():
                 break
@@ -137,9 +140,11 @@ class DeliveryRuntime:
                 if time.monotonic() >= next_event_check:
                     next_event_check = time.monotonic() + EVENT_CHECK_EVERY
                     requeue_lost_events()
+                pause = self.poll_every
             except Exception:  # the database restarting, a lock timeout: try again soon
-                log.exception("the delivery poller failed; retrying")
+                log.exception("the delivery poller failed; retrying in %.1fs", pause)
                 connections.close_all()
+                pause = min(MAX_PAUSE, pause * 2)
 
 
 _runtime: DeliveryRuntime | None = None

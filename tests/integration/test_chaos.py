@@ -1,5 +1,6 @@
-"""Chaos: real qcluster processes SIGKILLed at random points of a burst of events,
-started again each time; what arrives at the receiver is counted.
+"""Chaos: real qcluster processes SIGKILLed at random points of a burst of events
+(a worker process, which the cluster replaces, or the whole cluster, started
+again on the same queue); what arrives at the receiver is counted.
 
 Expected: nothing lost (every event's message arrives), every execution ends
 ``finished``, nothing recorded twice, and the only duplicates are re-sends of a
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import os
 import random
+import re
+import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -45,6 +48,14 @@ WORKER_ENV = {
 DRAIN_TIMEOUT = 150.0
 
 
+def alive_pid(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 class Workers:
     """The cluster under test, killed and started again under one queue name."""
 
@@ -61,8 +72,16 @@ class Workers:
         self.current.wait_ready()
 
     def kill_and_restart(self) -> None:
+        """SIGKILL the whole cluster and start a new one on the same queue."""
         self.current.kill()
         self.start()
+
+    def kill_a_worker(self) -> None:
+        """SIGKILL one worker process; the cluster's sentinel starts another."""
+        pids = [int(pid) for pid in re.findall(r"ready for work at (\d+)", self.current.log)]
+        alive = [pid for pid in pids if alive_pid(pid)]
+        assert alive, self.current.log[-2000:]
+        os.kill(alive[-1], signal.SIGKILL)
 
     def close(self) -> None:
         for cluster in self.clusters:
@@ -115,16 +134,21 @@ def test_sigkilled_workers_lose_nothing_and_resend_at_most_once_per_kill(
                     config={"payload": {"ref": "${artifact_version_string}"}})
     workers.start()
 
-    # A burst of events; the whole cluster is SIGKILLed at random points of it.
-    kill_after = set(rng.sample(range(10, EVENTS - 10), KILLS_IN_BURST))
+    # A burst of events; at random points of it one worker process or the whole
+    # cluster is SIGKILLed.
+    kills = rng.sample(range(10, EVENTS - 10), KILLS_IN_BURST)
+    whole = set(kills[::2])
     started = time.monotonic()
     for n in range(EVENTS):
         r = member_api.post("/teams/acme/projects/mnist/artifacts",
                             json={"name": f"a{n}", "type": "model", "digest": f"d{n}"})
         assert r.status_code == 201, r.content
-        if n in kill_after:
+        if n in kills:
             time.sleep(rng.uniform(0.0, 0.5))
-            workers.kill_and_restart()
+            if n in whole:
+                workers.kill_and_restart()
+            else:
+                workers.kill_a_worker()
     # Once more while the burst's deliveries are being sent.
     receiver.wait_for(len(receiver.received()) + 5, timeout=60)
     time.sleep(rng.uniform(0.0, 1.0))
