@@ -29,7 +29,7 @@ from projects.models import Project
 from teams.models import Team
 from tests.support.factories import make_automation, make_webhook
 from tests.support.qcluster import QCluster, start_qcluster
-from tests.support.receiver import Receiver
+from tests.support.receiver import Receiver, StallingReceiver
 
 pytestmark = pytest.mark.integration
 
@@ -184,3 +184,33 @@ def test_sigkilled_workers_lose_nothing_and_resend_at_most_once_per_kill(
     for bodies in by_id.values():
         assert len(set(bodies)) == 1  # a re-send is the same message
     assert duplicates <= KILLS
+
+
+def test_a_delivery_interrupted_by_a_kill_is_sent_again_when_its_claim_runs_out(
+    workers: Workers, team: Team, member_api: Any
+) -> None:
+    lease = sum(float(WORKER_ENV[k]) for k in (
+        "BEACON_WEBHOOK_CONNECT_TIMEOUT", "BEACON_WEBHOOK_READ_TIMEOUT", "BEACON_CLAIM_MARGIN"))
+    with StallingReceiver() as receiver:
+        receiver.stalled.add("/slow")
+        project = Project.objects.create(team=team, name="mnist")
+        hook = make_webhook(team, receiver.url("/slow"), name="slow")
+        make_automation(project, hook, event_type="CREATE_ARTIFACT", name="to-slow")
+        workers.start()
+        r = member_api.post("/teams/acme/projects/mnist/artifacts",
+                            json={"name": "a", "type": "model", "digest": "d"})
+        assert r.status_code == 201, r.content
+
+        # The worker is killed while the receiver holds the request.
+        [first] = receiver.wait_for(1, path="/slow", timeout=60)
+        workers.kill_and_restart()
+        receiver.release.set()
+        second = receiver.wait_for(2, path="/slow", timeout=lease + 60)[1]
+        wait_for_the_end(timeout=30)
+
+    waited = second.at - first.at
+    print(f"\nsent again {waited:.1f}s after the interrupted send (claim: {lease:.0f}s)")
+    assert lease - 1 <= waited < lease + 5
+    assert second.headers["webhook-id"] == first.headers["webhook-id"]
+    [execution] = Execution.objects.all()
+    assert (execution.status, execution.attempt_count) == ("finished", 1)

@@ -3,7 +3,6 @@ delays only its own deliveries, retries fire on time, a lost event is picked up.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +16,7 @@ from teams.models import Team
 from tests.integration.conftest import wait_until_quiet
 from tests.support.factories import make_automation, make_webhook
 from tests.support.qcluster import QCluster, running_qcluster
-from tests.support.receiver import Receiver, Recorded
+from tests.support.receiver import StallingReceiver
 
 pytestmark = pytest.mark.integration
 
@@ -25,27 +24,10 @@ T = "/teams/acme"
 RETRY_SCHEDULE = (0, 2, 12)  # seconds: the second retry is past the scheduler's 30 s tick
 
 
-class StallingReceiver(Receiver):
-    """Requests to a path in ``stalled`` get no answer until ``release`` is set."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stalled: set[str] = set()
-        self.release = threading.Event()
-
-    def handle(self, request: Recorded) -> tuple[int, bytes, str]:
-        if request.path in self.stalled:
-            self.release.wait(60)
-        return super().handle(request)
-
-
 @pytest.fixture(scope="module")
 def stalling() -> Iterator[StallingReceiver]:
     with StallingReceiver() as r:
-        try:
-            yield r
-        finally:
-            r.release.set()
+        yield r
 
 
 @pytest.fixture(scope="module")
