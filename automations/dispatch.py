@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from automations.actions import action_for
@@ -403,25 +403,24 @@ def in_flight(integration_id: int, now: Any) -> int:
     ).count()
 
 
-def claim(execution_id: int, *, bounded: bool = True) -> bool:
+def claim(execution_id: int) -> bool:
     """Take a pending, due execution for delivery; False when another worker has it,
-    it is not due, or (``bounded``) its destination already has
-    ``BEACON_DELIVERY_PER_DESTINATION`` deliveries in flight. A conditional UPDATE
-    checked by row count, so a duplicate task acts once."""
+    it is not due, or its destination already has ``BEACON_DELIVERY_PER_DESTINATION``
+    deliveries in flight. A conditional UPDATE checked by row count, so a duplicate
+    task acts once."""
     now = timezone.now()
     due = now + timedelta(seconds=1)  # a retry scheduled for "now" may start a bit early
+    integration_id = (
+        Execution.objects.filter(pk=execution_id, status=Execution.Status.PENDING)
+        .values_list("automation__integration_id", flat=True).first()
+    )
+    if integration_id is None:
+        return False  # delivered meanwhile (a duplicate task) or gone
     with transaction.atomic():
-        if bounded:
-            integration_id = (
-                Execution.objects.filter(pk=execution_id)
-                .values_list("automation__integration_id", flat=True).first()
-            )
-            if integration_id is None:
-                return False
-            # Serialise the claims of one destination (SQLite serialises every write).
-            Integration.objects.select_for_update().filter(pk=integration_id).first()
-            if in_flight(integration_id, now) >= settings.BEACON_DELIVERY_PER_DESTINATION:
-                return False
+        # Serialise the claims of one destination (SQLite serialises every write).
+        Integration.objects.select_for_update().filter(pk=integration_id).first()
+        if in_flight(integration_id, now) >= settings.BEACON_DELIVERY_PER_DESTINATION:
+            return False
         return bool(
             Execution.objects.filter(pk=execution_id, status=Execution.Status.PENDING)
             .filter(unclaimed(now))
@@ -440,8 +439,6 @@ def release(execution_id: int) -> None:
 def due_deliveries(limit: int) -> list[int]:
     """Up to ``limit`` pending executions that are due and unclaimed, oldest due first,
     leaving out destinations that already have their share of deliveries in flight."""
-    from django.db.models import Count
-
     now = timezone.now()
     full = [
         row["automation__integration_id"]
@@ -571,8 +568,6 @@ def reconcile(execution: Execution) -> bool:
 
 def reconcile_all(limit: int = 500) -> int:
     """Reconcile every pending execution that has an attempt it never recorded."""
-    from django.db.models import F
-
     stuck = (
         Execution.objects.filter(status=Execution.Status.PENDING,
                                  attempts__number__gt=F("attempt_count"))
