@@ -36,13 +36,13 @@ pytestmark = pytest.mark.integration
 EVENTS = 200
 KILLS_IN_BURST = 3
 KILLS = KILLS_IN_BURST + 1  # and one while the burst's deliveries are being sent
-# Short timeouts: a claim of a killed worker runs out after 2 + 5 + 3 = 10 s.
+# Short timeouts: a claim of a killed worker runs out after 2 + 5 + 5 = 12 s.
 WORKER_ENV = {
     "BEACON_WORKERS": "2",
     "BEACON_RETRY_SCHEDULE": "0,1,2,4",
     "BEACON_WEBHOOK_CONNECT_TIMEOUT": "2",
     "BEACON_WEBHOOK_READ_TIMEOUT": "5",
-    "BEACON_CLAIM_MARGIN": "3",
+    "BEACON_CLAIM_MARGIN": "5",
     "BEACON_DELIVERY_PER_DESTINATION": "1",
 }
 DRAIN_TIMEOUT = 150.0

@@ -82,7 +82,7 @@ def test_hanging_receivers_delay_only_their_own_deliveries(
     waited = time.monotonic() - started
 
     # Then it is delivered within seconds (the read timeout is 15 s; before, 64 s),
-    assert waited < 6.0, f"the healthy receiver waited {waited:.1f}s"
+    assert waited < 8.0, f"the healthy receiver waited {waited:.1f}s"
     # and each hanging destination holds one delivery in flight, not the workers.
     assert len(stalling.received("/hang-a")) == len(stalling.received("/hang-b")) == 1
     for name in ("to-hang-a", "to-hang-b"):
