@@ -137,14 +137,17 @@ class DeliveryRuntime:
                 break
             try:
                 self.poll_once()
-                if time.monotonic() >= next_event_check:
-                    next_event_check = time.monotonic() + EVENT_CHECK_EVERY
-                    requeue_lost_events()
                 pause = self.poll_every
             except Exception:  # the database restarting, a lock timeout: try again soon
                 log.exception("the delivery poller failed; retrying in %.1fs", pause)
                 connections.close_all()
                 pause = min(MAX_PAUSE, pause * 2)
+            if time.monotonic() >= next_event_check:
+                next_event_check = time.monotonic() + EVENT_CHECK_EVERY
+                try:
+                    requeue_lost_events()
+                except Exception:  # the broker is down: deliveries go on without it
+                    log.warning("lost events could not be re-queued", exc_info=True)
 
 
 _runtime: DeliveryRuntime | None = None
