@@ -9,40 +9,36 @@ Each link is a named function with a contract:
 - :func:`create_executions` — one Execution per (automation, event) — per matching
   step for metric automations — at most once, with the 24-hour rule for metric
   automations; delivery queued on commit;
-- :func:`deliver_execution` — claim, render, send, record the attempt.
+- :func:`deliver_execution` — claim, render, send, record the attempt (worker
+  processes run deliveries on threads: :mod:`automations.runtime`).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from automations import integration_health, noise
 from automations.actions import action_for
-from automations.actions.base import DeliveryResult, EventContext
+from automations.actions.base import DeliveryResult, EventContext, is_permanent_status
 from automations.conditions import Verdict, evaluate, evaluate_metric, history_needed
 from automations.events import PROJECT, describe, get_spec, source_types_to_specs
 from automations.masking import masked_excerpt
 from automations.models import Attempt, Automation, Event, Execution
 from automations.templating import mask_secrets
+from teams.models import Integration
 
 log = logging.getLogger(__name__)
 
 METRIC_EVENT = "RUN_METRIC"
 FIRE_ONCE_PER = timedelta(hours=24)
-# A worker holds an execution this long; after that the sweep may hand it to another.
-CLAIM_FOR = timedelta(minutes=5)
-# Retries due this soon are made by the same task after a sleep: the scheduler only
-# looks at its schedules every few seconds, too coarse for the first, short delays.
-INLINE_RETRY_LIMIT = 10.0
 
 
 @dataclass(frozen=True)
@@ -487,18 +483,87 @@ def build_payload(execution: Execution) -> tuple[Any, dict[str, str]]:
 
 
 # --- delivery -----------------------------------------------------------------------
+#
+# Bookkeeping is exactly-once, sending at-least-once. A delivery is claimed with a
+# lease (``claimed_until``) a little longer than the longest send can take; the
+# attempt and the execution's new state are written in one transaction, fenced on
+# ``attempt_count`` so that a worker whose lease ran out cannot record over another.
+# A worker killed between sending and recording leaves the execution claimed; when
+# the lease runs out it is due again and is sent again, with the same ``webhook-id``.
+
+
+def claim_lease() -> timedelta:
+    """How long a claim holds: the longest a send can take (connect + read timeouts)
+    plus ``BEACON_CLAIM_MARGIN`` seconds for rendering and recording."""
+    return timedelta(seconds=(
+        settings.BEACON_WEBHOOK_CONNECT_TIMEOUT + settings.BEACON_WEBHOOK_READ_TIMEOUT
+        + settings.BEACON_CLAIM_MARGIN
+    ))
+
+
+def unclaimed(now: Any) -> Q:
+    return Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+
+
+def in_flight(integration_id: int, now: Any) -> int:
+    """Deliveries to ``integration_id`` claimed right now (by any worker)."""
+    return Execution.objects.filter(
+        status=Execution.Status.PENDING, claimed_until__gte=now,
+        automation__integration_id=integration_id,
+    ).count()
 
 
 def claim(execution_id: int) -> bool:
-    """Take a pending execution for delivery; False when another worker has it or it is
-    not due. A conditional UPDATE checked by row count, so a duplicate task acts once."""
+    """Take a pending, due execution for delivery; False when another worker has it,
+    it is not due, or its destination already has ``BEACON_DELIVERY_PER_DESTINATION``
+    deliveries in flight. A conditional UPDATE checked by row count, so a duplicate
+    task acts once."""
     now = timezone.now()
     due = now + timedelta(seconds=1)  # a retry scheduled for "now" may start a bit early
-    return bool(
+    integration_id = (
         Execution.objects.filter(pk=execution_id, status=Execution.Status.PENDING)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=due))
-        .update(claimed_until=now + CLAIM_FOR)
+        .values_list("automation__integration_id", flat=True).first()
+    )
+    if integration_id is None:
+        return False  # delivered meanwhile (a duplicate task) or gone
+    with transaction.atomic():
+        # Serialise the claims of one destination (SQLite serialises every write).
+        Integration.objects.select_for_update().filter(pk=integration_id).first()
+        if in_flight(integration_id, now) >= settings.BEACON_DELIVERY_PER_DESTINATION:
+            return False
+        return bool(
+            Execution.objects.filter(pk=execution_id, status=Execution.Status.PENDING)
+            .filter(unclaimed(now))
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=due))
+            .update(claimed_until=now + claim_lease())
+        )
+
+
+def release(execution_id: int) -> None:
+    """Give a claim back without an attempt (the delivery could not be started)."""
+    Execution.objects.filter(pk=execution_id, status=Execution.Status.PENDING).update(
+        claimed_until=None
+    )
+
+
+def due_deliveries(limit: int) -> list[int]:
+    """Up to ``limit`` pending executions that are due and unclaimed, oldest due first,
+    leaving out destinations that already have their share of deliveries in flight."""
+    now = timezone.now()
+    full = [
+        row["automation__integration_id"]
+        for row in Execution.objects.filter(
+            status=Execution.Status.PENDING, claimed_until__gte=now
+        ).values("automation__integration_id").annotate(n=Count("id"))
+        if row["n"] >= settings.BEACON_DELIVERY_PER_DESTINATION
+    ]
+    return list(
+        Execution.objects.filter(status=Execution.Status.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(unclaimed(now))
+        .exclude(automation__integration_id__in=full)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
     )
 
 
@@ -524,61 +589,102 @@ def send_once(execution: Execution, *, retry: bool = True) -> DeliveryResult:
     return record_attempt(execution, result, secrets, retry=retry)
 
 
-def record_attempt(
-    execution: Execution, result: DeliveryResult, secrets: dict[str, str], *, retry: bool = True
-) -> DeliveryResult:
-    now = timezone.now()
-    hidden = list(secrets.values())
-    number = execution.attempt_count + 1
-    error = masked_excerpt(result.error, hidden)
-    Attempt.objects.create(
-        execution=execution,
-        number=number,
-        at=now,
-        ok=result.ok,
-        status_code=result.status,
-        response_excerpt=masked_excerpt(result.response_excerpt, hidden),
-        duration_ms=max(0, result.duration_ms),
-        error=error,
-    )
+def apply_outcome(
+    execution: Execution, *, number: int, ok: bool, permanent: bool, error: str, at: Any,
+    retry: bool = True,
+) -> None:
+    """Set the execution's state after its attempt ``number`` (not saved)."""
     schedule = list(settings.BEACON_RETRY_SCHEDULE) or [0]
     execution.attempt_count = number
     execution.claimed_until = None
     execution.target = execution.automation.integration.target
-    if result.ok:
+    if ok:
         execution.status = Execution.Status.FINISHED
         execution.error = ""
         execution.next_attempt_at = None
-        execution.finished_at = now
-    elif result.permanent or not retry or number >= len(schedule):
+        execution.finished_at = at
+    elif permanent or not retry or number >= len(schedule):
         execution.status = Execution.Status.FAILED
         execution.error = error
         execution.next_attempt_at = None
-        execution.finished_at = now
+        execution.finished_at = at
     else:
         execution.error = error
-        execution.next_attempt_at = now + timedelta(seconds=schedule[number])
-    execution.save(update_fields=[
-        "payload", "status", "error", "attempt_count", "next_attempt_at", "claimed_until",
-        "target", "finished_at",
-    ])
-    integration_health.note_outcome(execution.automation.integration, result)
+        execution.next_attempt_at = at + timedelta(seconds=schedule[number])
+
+
+OUTCOME_FIELDS = (
+    "payload", "status", "error", "attempt_count", "next_attempt_at", "claimed_until",
+    "target", "finished_at",
+)
+
+
+def record_attempt(
+    execution: Execution, result: DeliveryResult, secrets: dict[str, str], *, retry: bool = True
+) -> DeliveryResult:
+    """Store the attempt and the execution's new state in one transaction.
+
+    Fenced on ``attempt_count``: when another worker recorded this attempt number
+    meanwhile (our lease ran out during a very slow send), nothing is written."""
+    now = timezone.now()
+    hidden = list(secrets.values())
+    number = execution.attempt_count + 1
+    error = masked_excerpt(result.error, hidden)
+    apply_outcome(execution, number=number, ok=result.ok, permanent=result.permanent,
+                  error=error, at=now, retry=retry)
+    with transaction.atomic():
+        updated = Execution.objects.filter(
+            pk=execution.pk, status=Execution.Status.PENDING, attempt_count=number - 1
+        ).update(**{name: getattr(execution, name) for name in OUTCOME_FIELDS})
+        if not updated:
+            log.warning("execution %s: attempt %s was recorded by another worker; this "
+                        "send was a duplicate", execution.pk, number)
+            return result
+        Attempt.objects.create(
+            execution=execution,
+            number=number,
+            at=now,
+            ok=result.ok,
+            status_code=result.status,
+            response_excerpt=masked_excerpt(result.response_excerpt, hidden),
+            duration_ms=max(0, result.duration_ms),
+            error=error,
+        )
+        integration_health.note_outcome(execution.automation.integration, result)
     return result
 
 
-def schedule_retry(execution: Execution) -> None:
-    """Queue the next attempt at ``next_attempt_at`` (the sweep catches it too)."""
-    from django_q.models import Schedule
-    from django_q.tasks import schedule
-
-    schedule(
-        "automations.tasks.deliver",
-        execution.pk,
-        name=f"retry-{execution.pk}-{execution.attempt_count + 1}",
-        schedule_type=Schedule.ONCE,
-        repeats=-1,  # a ONCE schedule with negative repeats is deleted after it runs
-        next_run=execution.next_attempt_at,
+def reconcile(execution: Execution) -> bool:
+    """Bring an execution up to date with an attempt stored but never applied to it
+    (written by a version that did not record both in one transaction); True when
+    there was one. Its outcome decides, so the message is not sent forever."""
+    orphan = (
+        Attempt.objects.filter(execution_id=execution.pk, number__gt=execution.attempt_count)
+        .order_by("-number").first()
     )
+    if orphan is None:
+        return False
+    apply_outcome(
+        execution, number=orphan.number, ok=orphan.ok, error=orphan.error, at=orphan.at,
+        permanent=orphan.status_code is not None and is_permanent_status(orphan.status_code),
+        retry=execution.trigger != Execution.Trigger.TEST,
+    )
+    Execution.objects.filter(pk=execution.pk, attempt_count__lt=orphan.number).update(
+        **{name: getattr(execution, name) for name in OUTCOME_FIELDS if name != "payload"}
+    )
+    log.warning("execution %s: reconciled with its stored attempt %s", execution.pk,
+                orphan.number)
+    return True
+
+
+def reconcile_all(limit: int = 500) -> int:
+    """Reconcile every pending execution that has an attempt it never recorded."""
+    stuck = (
+        Execution.objects.filter(status=Execution.Status.PENDING,
+                                 attempts__number__gt=F("attempt_count"))
+        .distinct().select_related("automation__integration")[:limit]
+    )
+    return sum(reconcile(execution) for execution in stuck)
 
 
 def load_for_delivery(execution_id: int) -> Execution:
@@ -592,22 +698,19 @@ def load_for_delivery(execution_id: int) -> Execution:
     ).get(pk=execution_id)
 
 
-def deliver_execution(execution_id: int) -> Execution | None:
-    """Claim and deliver one execution; None when it was not ours to deliver.
+def deliver_claimed(execution_id: int) -> Execution:
+    """One attempt of an execution this worker has claimed (reconciled first)."""
+    execution = load_for_delivery(execution_id)
+    if not reconcile(execution):
+        send_once(execution)
+    return execution
 
-    A retry due within ``INLINE_RETRY_LIMIT`` seconds is made by this task after a
-    short sleep; later ones are scheduled (and the sweep catches any that get lost)."""
+
+def deliver_execution(execution_id: int) -> Execution | None:
+    """Claim and make one attempt now, in this thread; None when it was not ours.
+
+    A failed attempt leaves the execution pending with ``next_attempt_at``: a
+    worker's poller (:mod:`automations.runtime`) makes the retry when it is due."""
     if not claim(execution_id):
         return None
-    execution = load_for_delivery(execution_id)
-    while True:
-        send_once(execution)
-        if execution.status != Execution.Status.PENDING or execution.next_attempt_at is None:
-            return execution
-        delay = (execution.next_attempt_at - timezone.now()).total_seconds()
-        if delay > INLINE_RETRY_LIMIT:
-            schedule_retry(execution)
-            return execution
-        time.sleep(max(0.0, delay))
-        if not claim(execution_id):
-            return execution  # another worker (the sweep's task) took it over
+    return deliver_claimed(execution_id)

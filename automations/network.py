@@ -13,15 +13,24 @@ address to the check and a private one to the client. So the clients built here
 check the address of the socket they actually connected, before a byte of the
 request is sent. They connect directly: proxies from the environment are not
 used, since behind a proxy the guard could not see the real destination.
+
+Their connections also have a total deadline (:class:`Deadlines`): connect + read
+timeout after connecting, the socket is shut down. Timeouts of the clients bound
+each read, so a receiver trickling a byte now and then could otherwise hold a
+send, and its delivery thread, past the claim that covers it.
 """
 
 from __future__ import annotations
 
+import heapq
 import http.client
 import ipaddress
 import os
 import socket
+import threading
+import time
 import urllib.request
+import weakref
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -131,6 +140,59 @@ def checked_socket(host: str, sock: socket.socket) -> socket.socket:
     return sock
 
 
+# --- total deadline ------------------------------------------------------------------
+
+
+class Deadlines:
+    """One daemon thread that shuts down sockets still open past their deadline;
+    a blocked read then returns and the client reports a connection error."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, weakref.ref[socket.socket]]] = []
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, sock: socket.socket, seconds: float) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (time.monotonic() + seconds, id(sock), weakref.ref(sock)))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="beacon-socket-deadlines")
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap:
+                    self._cond.wait()
+                deadline, _, ref = self._heap[0]
+                delay = deadline - time.monotonic()
+                if delay > 0:
+                    self._cond.wait(delay)
+                    continue
+                heapq.heappop(self._heap)
+            sock = ref()
+            if sock is not None and sock.fileno() != -1:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # closed meanwhile
+
+
+DEADLINES = Deadlines()
+
+
+def send_deadline() -> float:
+    """Seconds a connection may stay open: the connect and read timeouts together."""
+    return float(settings.BEACON_WEBHOOK_CONNECT_TIMEOUT + settings.BEACON_WEBHOOK_READ_TIMEOUT)
+
+
+def watched(sock: socket.socket) -> socket.socket:
+    DEADLINES.watch(sock, send_deadline())
+    return sock
+
+
 # --- requests (webhooks) ----------------------------------------------------------------
 
 
@@ -140,6 +202,10 @@ class GuardedHTTPConnection(HTTPConnection):
     def _new_conn(self) -> socket.socket:
         return checked_socket(self.host, super()._new_conn())
 
+    def connect(self) -> None:
+        super().connect()
+        watched(self.sock)
+
 
 class GuardedHTTPSConnection(HTTPSConnection):
     """The TLS variant: the peer is checked before the handshake; the certificate
@@ -147,6 +213,10 @@ class GuardedHTTPSConnection(HTTPSConnection):
 
     def _new_conn(self) -> socket.socket:
         return checked_socket(self.host, super()._new_conn())
+
+    def connect(self) -> None:
+        super().connect()
+        watched(self.sock)  # the TLS socket (wrapping detaches the plain one)
 
 
 class GuardedHTTPConnectionPool(HTTPConnectionPool):
@@ -198,12 +268,18 @@ class PeerCheckedHTTPConnection(http.client.HTTPConnection):
         except BaseException:
             self.close()
             raise
+        if not isinstance(self, http.client.HTTPSConnection):
+            watched(self.sock)
 
 
 class PeerCheckedHTTPSConnection(http.client.HTTPSConnection, PeerCheckedHTTPConnection):
     """``HTTPSConnection.connect`` calls ``super().connect()`` (the TCP connect, here
     checked) before wrapping the socket, so the peer is refused before the handshake;
     the certificate and SNI still use the URL's hostname."""
+
+    def connect(self) -> None:
+        super().connect()
+        watched(self.sock)  # the TLS socket (wrapping detaches the plain one)
 
 
 class RefuseRedirects(urllib.request.HTTPRedirectHandler):

@@ -101,14 +101,16 @@ def run_test(automation: Automation, user: Any) -> Execution:
         match={**verdict.as_json(), "run_id": run_id},
         target=automation.integration.target,
         next_attempt_at=timezone.now(),
+        # Claimed from the start: this request sends it, not a worker's poller.
+        claimed_until=timezone.now() + dispatch.claim_lease(),
     )
     return deliver_now(execution)
 
 
 def deliver_now(execution: Execution) -> Execution:
-    if dispatch.claim(execution.pk):
-        execution = dispatch.load_for_delivery(execution.pk)
-        dispatch.send_once(execution, retry=False)
+    """The one attempt of a test execution created claimed by this request."""
+    execution = dispatch.load_for_delivery(execution.pk)
+    dispatch.send_once(execution, retry=False)
     execution.refresh_from_db()
     return execution
 

@@ -1,9 +1,11 @@
 """django-q2 entry points. Tasks take primary keys and reload state.
 
 - ``process_event(event_id)``: match, evaluate, create executions (queued on emit);
-- ``deliver(execution_id)``: one delivery attempt of a pending execution;
-- ``sweep()``: every minute, re-queue what is due or stale, so nothing is lost
-  when a worker, the broker or a receiver dies.
+- ``deliver(execution_id)``: start one delivery attempt of a pending execution on
+  this worker's delivery threads (:mod:`automations.runtime`);
+- ``sweep()``: every minute, a backstop: reconcile executions with attempts they
+  never recorded and re-queue events whose processing was lost. Deliveries need no
+  re-queueing: every worker's poller claims what is due or whose claim ran out.
 """
 
 from __future__ import annotations
@@ -11,20 +13,25 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 from automations import dispatch
 from automations.emit import enqueue_event
-from automations.models import Event, Execution
+from automations.models import Event
 
 log = logging.getLogger(__name__)
 
-# Events not processed this long after they were stored were lost on the way.
-EVENT_STALE_AFTER = timedelta(minutes=2)
+# An event not processed this long after it was stored was lost on the way (a
+# killed worker, a flushed broker) when an event queued after it was processed
+# ``OVERTAKEN_FOR`` ago (the queue is first in, first out) or nothing waits in the
+# queue; while the queue is busy it may only be waiting its turn, and is re-queued
+# after ``EVENT_LOST_AFTER`` anyway. Processing an event twice acts once.
+EVENT_STALE_AFTER = timedelta(seconds=20)
+OVERTAKEN_FOR = timedelta(seconds=10)
+EVENT_LOST_AFTER = timedelta(seconds=90)
 SWEEP_BATCH = 500
-# Fresh deliveries are on their way already; the sweep is for the ones that got lost.
-SWEEP_GRACE = timedelta(seconds=30)
 
 
 def process_event(event_id: int) -> int:
@@ -33,31 +40,61 @@ def process_event(event_id: int) -> int:
     if event is None:
         log.info("event %s is gone", event_id)
         return 0
+    if event.processed_at is not None:
+        return 0  # a re-queued event that its first task processed meanwhile
     return len(dispatch.process_in_order(event))
 
 
 def deliver(execution_id: int) -> str:
-    """Deliver one pending execution once; returns its status (or ``"not claimed"``)."""
-    execution = dispatch.deliver_execution(execution_id)
-    return execution.status if execution is not None else "not claimed"
+    """Start delivering a pending execution: ``"sending"`` on one of this worker's
+    delivery threads, or why not (``"not claimed"``, ``"busy"``: a poller takes it).
+
+    With ``BEACON_DELIVERY_THREADS = 0`` the attempt is made in this task and its
+    resulting status is returned."""
+    if settings.BEACON_DELIVERY_THREADS <= 0:
+        execution = dispatch.deliver_execution(execution_id)
+        return execution.status if execution is not None else "not claimed"
+    from automations.runtime import runtime
+
+    return runtime().offer(execution_id)
+
+
+def queue_busy() -> bool:
+    """Whether tasks are waiting in this cluster's queue."""
+    from django_q.brokers import get_broker
+
+    return bool(get_broker().queue_size())
+
+
+def requeue_lost_events() -> int:
+    """Re-queue events whose processing was lost; returns how many."""
+    now = timezone.now()
+    unprocessed = Event.objects.filter(processed_at__isnull=True).order_by("pk")
+    stale = unprocessed.filter(created_at__lt=now - EVENT_STALE_AFTER)
+    if not stale.exists():
+        return 0
+    if queue_busy():
+        overtaken_by = (
+            Event.objects.filter(processed_at__lt=now - OVERTAKEN_FOR)
+            .order_by("-pk").values_list("pk", flat=True).first()
+        )
+        stale = unprocessed.filter(
+            Q(created_at__lt=now - EVENT_LOST_AFTER)
+            | Q(created_at__lt=now - EVENT_STALE_AFTER, pk__lt=overtaken_by or 0)
+        )
+    lost = list(stale.values_list("pk", flat=True)[:SWEEP_BATCH])
+    for pk in lost:
+        enqueue_event(pk)
+    if lost:
+        log.warning("re-queued %s event(s) whose processing was lost", len(lost))
+    return len(lost)
 
 
 def sweep() -> dict[str, int]:
-    """Re-queue due or stale deliveries and events whose processing was lost."""
-    now = timezone.now()
-    due = list(
-        Execution.objects.filter(status=Execution.Status.PENDING)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now - SWEEP_GRACE))
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .values_list("pk", flat=True)[:SWEEP_BATCH]
-    )
-    for pk in due:
-        dispatch.enqueue_delivery(pk)
-    lost = list(
-        Event.objects.filter(processed_at__isnull=True, created_at__lt=now - EVENT_STALE_AFTER)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:SWEEP_BATCH]
-    )
-    for pk in lost:
-        enqueue_event(pk)
-    return {"deliveries": len(due), "events": len(lost)}
+    """Reconcile unrecorded attempts, re-queue lost events, make sure this worker's
+    delivery poller runs."""
+    if settings.BEACON_DELIVERY_THREADS > 0:
+        from automations.runtime import runtime
+
+        runtime()
+    return {"reconciled": dispatch.reconcile_all(), "events": requeue_lost_events()}

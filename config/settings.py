@@ -61,6 +61,13 @@ BEACON_WEBHOOK_READ_TIMEOUT = env.float("BEACON_WEBHOOK_READ_TIMEOUT", default=1
 BEACON_DISABLE_AFTER = parse_duration(
     env.str("BEACON_DISABLE_AFTER", default="5d"), "BEACON_DISABLE_AFTER"
 )
+# Deliveries (README "Delivery"): threads per worker process, deliveries in flight per
+# integration, how often a worker looks for due deliveries, and the claim's margin
+# over the connect + read timeouts.
+BEACON_DELIVERY_THREADS = env.int("BEACON_DELIVERY_THREADS", default=8)
+BEACON_DELIVERY_PER_DESTINATION = env.int("BEACON_DELIVERY_PER_DESTINATION", default=1)
+BEACON_DELIVERY_POLL = env.float("BEACON_DELIVERY_POLL", default=0.5)
+BEACON_CLAIM_MARGIN = env.float("BEACON_CLAIM_MARGIN", default=5.0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

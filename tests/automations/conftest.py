@@ -16,3 +16,9 @@ def public_dns() -> Iterator[Any]:
     with mock.patch("automations.network.resolve", autospec=True) as resolve:
         resolve.return_value = [ipaddress.ip_address("93.184.216.34")]
         yield resolve
+
+
+@pytest.fixture(autouse=True)
+def deliveries_in_the_task(settings: Any) -> None:
+    """``tasks.deliver`` makes its attempt in the calling thread (no worker runtime here)."""
+    settings.BEACON_DELIVERY_THREADS = 0

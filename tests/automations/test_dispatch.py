@@ -328,16 +328,16 @@ def test_a_server_error_is_retried_later_and_a_client_error_fails_at_once(
     execution = pending_execution(project, hook, member)
 
     with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
-                    return_value=response(503, "busy")), \
-         mock.patch.object(dispatch, "schedule_retry", autospec=True) as retry:
-        tasks.deliver(execution.pk)
+                    return_value=response(503, "busy")):
+        assert tasks.deliver(execution.pk) == "pending"
     execution.refresh_from_db()
-    assert execution.status == "pending"
+    assert execution.status == "pending" and execution.claimed_until is None
     assert execution.next_attempt_at > timezone.now() + timedelta(seconds=55)
-    retry.assert_called_once_with(execution)
     assert tasks.deliver(execution.pk) == "not claimed"  # not due yet
+    assert dispatch.due_deliveries(10) == []
 
     Execution.objects.filter(pk=execution.pk).update(next_attempt_at=timezone.now())
+    assert dispatch.due_deliveries(10) == [execution.pk]
     with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
                     return_value=response(404, "no such hook")):
         assert tasks.deliver(execution.pk) == "failed"
@@ -346,7 +346,7 @@ def test_a_server_error_is_retried_later_and_a_client_error_fails_at_once(
     assert [a.status_code for a in execution.attempts.all()] == [503, 404]
 
 
-def test_short_retries_are_made_by_the_same_task(
+def test_a_retry_is_left_to_the_poller_never_slept_in_the_worker(
     project: Project, hook: Integration, member: Any, public_dns: Any, settings: Any
 ) -> None:
     settings.BEACON_RETRY_SCHEDULE = [0, 0, 0]
@@ -355,10 +355,14 @@ def test_short_retries_are_made_by_the_same_task(
 
     with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
                     side_effect=answers) as post, \
-         mock.patch.object(dispatch, "schedule_retry", autospec=True) as retry:
+         mock.patch("time.sleep", autospec=True) as sleep:
+        assert tasks.deliver(execution.pk) == "pending"
+        assert post.call_count == 1
+        assert dispatch.due_deliveries(10) == [execution.pk]  # due again at once
+        assert tasks.deliver(execution.pk) == "pending"
         assert tasks.deliver(execution.pk) == "finished"
 
-    assert post.call_count == 3 and retry.call_count == 0
+    assert sleep.call_count == 0
     assert [a.status_code for a in Attempt.objects.filter(execution=execution)] == [500, 502, 200]
 
 
@@ -374,38 +378,188 @@ def test_out_of_attempts_fails(
     assert "Could not connect" in Execution.objects.get(pk=execution.pk).error
 
 
-def test_sweep_requeues_due_and_stale_work(
-    project: Project, hook: Integration, member: Any
+# --- exactly-once bookkeeping ---------------------------------------------------------
+
+
+def test_the_attempt_and_the_executions_new_state_are_one_transaction(
+    project: Project, hook: Integration, member: Any, public_dns: Any
 ) -> None:
+    from django.db import DatabaseError
+
     execution = pending_execution(project, hook, member)
-    lost = Event.objects.create(team=project.team, type="RUN_STATE", scope_type="project",
-                                project=project, subject="x", data={},
-                                created_at=timezone.now() - timedelta(minutes=10))
+
+    # The worker fails right after the execution row was updated: nothing is kept.
+    with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
+                    return_value=response(200)), \
+         mock.patch.object(Attempt.objects, "create", side_effect=DatabaseError("killed")), \
+         pytest.raises(DatabaseError):
+        dispatch.deliver_execution(execution.pk)
+
+    execution.refresh_from_db()
+    assert (execution.status, execution.attempt_count) == ("pending", 0)
+    assert not execution.attempts.exists()
+    assert execution.claimed_until is not None  # sent again once the claim runs out
+
+
+def test_a_late_duplicate_attempt_is_not_recorded_over_the_first(
+    project: Project, hook: Integration, member: Any, public_dns: Any
+) -> None:
+    from automations.actions.base import DeliveryResult
+
+    execution = pending_execution(project, hook, member)
+    slow = dispatch.load_for_delivery(execution.pk)  # its lease ran out during the send
+    fast = dispatch.load_for_delivery(execution.pk)
+
+    dispatch.record_attempt(fast, DeliveryResult(ok=True, status=200), {})
+    dispatch.record_attempt(slow, DeliveryResult(ok=False, status=500, error="late"), {})
+
+    execution.refresh_from_db()
+    assert (execution.status, execution.attempt_count) == ("finished", 1)
+    assert [(a.number, a.status_code) for a in execution.attempts.all()] == [(1, 200)]
+
+
+@pytest.mark.parametrize(("ok", "status", "expected"), [
+    (True, 200, "finished"), (False, 503, "pending"), (False, 404, "failed"),
+])
+def test_an_attempt_stored_but_never_recorded_is_reconciled_not_sent_again(
+    project: Project, hook: Integration, member: Any, public_dns: Any, admin_api: Any,
+    settings: Any, ok: bool, status: int, expected: str,
+) -> None:
+    settings.BEACON_RETRY_SCHEDULE = [0, 60, 300]
+    execution = pending_execution(project, hook, member)
+    # What a worker killed between the two writes of an older version left behind.
+    Attempt.objects.create(execution=execution, number=1, ok=ok, status_code=status)
     Execution.objects.filter(pk=execution.pk).update(
-        next_attempt_at=timezone.now() - timedelta(minutes=1),
-        claimed_until=timezone.now() - timedelta(minutes=1),
-    )
+        claimed_until=timezone.now() - timedelta(seconds=1))
 
-    with mock.patch("django_q.tasks.async_task", autospec=True) as async_task:
-        assert tasks.sweep() == {"deliveries": 1, "events": 1}
+    with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
+                    return_value=response(200)) as post:
+        dispatch.deliver_execution(execution.pk)
 
-    queued = {call.args[:2] for call in async_task.call_args_list}
-    assert queued == {("automations.tasks.deliver", execution.pk),
-                      ("automations.tasks.process_event", lost.pk)}
+    assert post.call_count == 0
+    execution.refresh_from_db()
+    assert (execution.status, execution.attempt_count) == (expected, 1)
+    assert execution.claimed_until is None
+    if expected == "pending":
+        assert execution.next_attempt_at > timezone.now() + timedelta(seconds=50)
+    else:
+        r = admin_api.post(f"/teams/acme/executions/{execution.pk}/redeliver")
+        assert r.status_code == 202, r.content
 
 
-def test_sweep_leaves_fresh_and_claimed_work_alone(
+def test_the_sweep_reconciles_what_it_finds(
     project: Project, hook: Integration, member: Any
 ) -> None:
     execution = pending_execution(project, hook, member)
+    Attempt.objects.create(execution=execution, number=1, ok=True, status_code=200)
+
+    with mock.patch("automations.tasks.queue_busy", return_value=False):
+        assert tasks.sweep() == {"reconciled": 1, "events": 0}
+        assert tasks.sweep() == {"reconciled": 0, "events": 0}
+    assert Execution.objects.get(pk=execution.pk).status == "finished"
+
+
+# --- isolation and recovery -------------------------------------------------------------
+
+
+def test_a_claim_lasts_a_little_longer_than_the_longest_send(
+    project: Project, hook: Integration, member: Any, settings: Any
+) -> None:
+    settings.BEACON_WEBHOOK_CONNECT_TIMEOUT, settings.BEACON_WEBHOOK_READ_TIMEOUT = 5, 15
+    settings.BEACON_CLAIM_MARGIN = 5
+    execution = pending_execution(project, hook, member)
+
+    before = timezone.now()
+    assert dispatch.claim(execution.pk)
+
+    execution.refresh_from_db()
+    held = execution.claimed_until - before
+    assert timedelta(seconds=24) < held <= timedelta(seconds=26)
+
+
+def test_deliveries_in_flight_per_destination_are_bounded(
+    team: Team, project: Project, hook: Integration, member: Any, settings: Any
+) -> None:
+    settings.BEACON_DELIVERY_PER_DESTINATION = 2
+    make_automation(project, hook, event_type="RUN_STATE", filter={"states": ["failed"]})
+    other = make_webhook(team, "https://other.example.com/", name="other")
+    make_automation(project, other, event_type="RUN_STATE", filter={"states": ["failed"]},
+                    name="to-other")
+    executions = []
+    for n in range(3):
+        executions += dispatch.process(fail_run(project, member, f"r{n}"))
+    to_hook = [e.pk for e in executions if e.automation.integration_id == hook.pk]
+    to_other = [e.pk for e in executions if e.automation.integration_id == other.pk]
+
+    assert [dispatch.claim(pk) for pk in to_hook] == [True, True, False]
+    # The full destination's waiting delivery is not offered; the other's are.
+    assert sorted(dispatch.due_deliveries(10)) == sorted(to_other)
+    assert dispatch.claim(to_other[0]) is True
+    # A claim that ran out (its worker died) no longer counts, and is due again.
+    Execution.objects.filter(pk=to_hook[0]).update(
+        claimed_until=timezone.now() - timedelta(seconds=1))
+    assert to_hook[0] in dispatch.due_deliveries(10)
+    assert dispatch.claim(to_hook[2]) is True
+
+
+def test_a_test_execution_is_sent_even_when_its_destination_is_full(
+    project: Project, hook: Integration, member: Any, public_dns: Any, settings: Any
+) -> None:
+    from automations.operations import run_test
+
+    settings.BEACON_DELIVERY_PER_DESTINATION = 1
+    execution = pending_execution(project, hook, member)
+    assert dispatch.claim(execution.pk)
+
+    with mock.patch("automations.actions.webhook.requests.Session.post", autospec=True,
+                    return_value=response(200)):
+        tested = run_test(execution.automation, member)
+
+    assert tested.status == "finished"
+    assert tested.pk not in dispatch.due_deliveries(10)
+
+
+def test_lost_events_are_requeued_and_ones_waiting_their_turn_are_not(
+    project: Project, hook: Integration, member: Any
+) -> None:
     Event.objects.update(processed_at=timezone.now())
-    with mock.patch("django_q.tasks.async_task", autospec=True) as async_task:
-        assert tasks.sweep() == {"deliveries": 0, "events": 0}
-        dispatch.claim(execution.pk)
-        Execution.objects.filter(pk=execution.pk).update(
-            next_attempt_at=timezone.now() - timedelta(minutes=1))
-        assert tasks.sweep() == {"deliveries": 0, "events": 0}
-    assert async_task.call_count == 0
+
+    def event(age: float, processed: float | None = None) -> Event:
+        now = timezone.now()
+        return Event.objects.create(
+            team=project.team, type="RUN_STATE", scope_type="project", project=project,
+            subject="x", data={}, created_at=now - timedelta(seconds=age),
+            processed_at=None if processed is None else now - timedelta(seconds=processed),
+        )
+
+    old, stale, fresh = event(120), event(45), event(5)
+
+    def requeued(busy: bool) -> set[int]:
+        with mock.patch("django_q.tasks.async_task", autospec=True) as async_task, \
+             mock.patch("automations.tasks.queue_busy", return_value=busy):
+            assert tasks.requeue_lost_events() == async_task.call_count
+        return {call.args[1] for call in async_task.call_args_list}
+
+    # A busy queue: the stale event may be waiting its turn; the old one is lost.
+    assert requeued(busy=True) == {old.pk}
+    # An idle queue: nothing is waiting, every stale event was lost.
+    assert requeued(busy=False) == {old.pk, stale.pk}
+    # A busy queue, but an event queued later was processed a while ago: overtaken, lost.
+    event(40, processed=15)
+    assert requeued(busy=True) == {old.pk, stale.pk}
+    assert fresh.pk not in requeued(busy=False)
+
+
+def test_a_requeued_event_that_was_processed_meanwhile_is_skipped(
+    project: Project, hook: Integration, member: Any
+) -> None:
+    make_automation(project, hook, event_type="RUN_STATE", filter={"states": ["failed"]})
+    event = fail_run(project, member)
+    tasks.process_event(event.pk)
+
+    with mock.patch.object(dispatch, "process_in_order", autospec=True) as process:
+        assert tasks.process_event(event.pk) == 0
+    assert process.call_count == 0
 
 
 def test_artifact_events_render_their_variables(
@@ -428,23 +582,6 @@ def test_artifact_events_render_their_variables(
 
     execution.refresh_from_db()
     assert execution.payload == {"ref": "acme/mnist/model:v0", "a": "production", "acc": "0.9"}
-
-
-def test_a_later_retry_is_scheduled_in_django_q(
-    project: Project, hook: Integration, member: Any
-) -> None:
-    from django_q.models import Schedule
-
-    execution = pending_execution(project, hook, member)
-    execution.next_attempt_at = timezone.now() + timedelta(minutes=5)
-    execution.attempt_count = 1
-
-    dispatch.schedule_retry(execution)
-
-    [scheduled] = Schedule.objects.filter(func="automations.tasks.deliver")
-    assert scheduled.args == f"({execution.pk},)"
-    assert scheduled.schedule_type == Schedule.ONCE and scheduled.repeats == -1
-    assert scheduled.next_run == execution.next_attempt_at
 
 
 def test_the_automation_page_shows_when_each_run_can_fire_again(

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import http.client
 import socket
+import threading
+import time
 import urllib.request
 from typing import Any
 from unittest import mock
@@ -158,3 +161,65 @@ def test_check_peer_applies_the_same_rules(peer: tuple[Any, ...], allowed: bool)
     else:
         with pytest.raises(NetworkRefused, match="hooks.example.com"):
             check_peer("hooks.example.com", sock)
+
+
+class Trickler:
+    """A loopback HTTP server that answers 200 and then sends its body a byte at a time,
+    fast enough that no single read times out."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.getsockname()[1]}/hook"
+
+    def serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                try:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+                    for _ in range(1000):
+                        if self.stop.wait(0.2):
+                            break
+                        conn.sendall(b"x")
+                except OSError:
+                    continue  # the client gave up
+
+    def __enter__(self) -> Trickler:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.server.close()
+
+
+@override_settings(BEACON_ALLOWED_PRIVATE_NETWORKS=["127.0.0.0/8"],
+                   BEACON_WEBHOOK_CONNECT_TIMEOUT=0.5, BEACON_WEBHOOK_READ_TIMEOUT=1.0)
+def test_a_receiver_trickling_bytes_is_cut_off_at_the_total_deadline(db: Any) -> None:
+    from automations.actions.webhook import WebhookAction
+    from teams.models import Team
+    from tests.support.factories import make_webhook
+
+    with Trickler() as trickler:
+        hook = make_webhook(Team.objects.create(slug="t", name="t"), trickler.url)
+        started = time.monotonic()
+        result = WebhookAction(hook).send({"a": 1}, webhook_id="msg_1")
+        webhook_took = time.monotonic() - started
+
+        started = time.monotonic()
+        with pytest.raises((OSError, http.client.HTTPException)):
+            guarded_opener().open(trickler.url, timeout=1.0).read()
+        urllib_took = time.monotonic() - started
+
+    assert not result.ok and not result.permanent, result
+    # 1.5 s deadline (0.5 + 1.0); the whole body would have taken 200 s.
+    assert webhook_took < 5 and urllib_took < 5, (webhook_took, urllib_took)

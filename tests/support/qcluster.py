@@ -81,15 +81,23 @@ class QCluster:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=5)
 
+    def kill(self) -> None:
+        """SIGKILL every process of the cluster at once (sentinel, workers, pusher,
+        monitor): nothing gets to clean up."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.process.wait(timeout=10)
 
-@contextmanager
-def running_qcluster(env: dict[str, str] | None = None) -> Iterator[QCluster]:
-    """A started qcluster (ready for work); always stopped on exit.
 
-    ``env`` adds environment variables for the worker, e.g. ``SLACK_API_URL``."""
-    from django_q.conf import Conf
+def start_qcluster(env: dict[str, str] | None = None, name: str | None = None) -> QCluster:
+    """Start a qcluster process (not waiting for it); stop or kill it yourself.
 
-    name = f"beacon-test-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+    ``name`` is its queue: a cluster started again under the same name finds the
+    tasks the previous one left in the broker."""
+    name = name or f"beacon-test-{os.getpid()}-{time.monotonic_ns() % 10**6}"
     child_env = {
         **os.environ,
         "DATABASE_URL": database_url(connection.settings_dict),
@@ -102,7 +110,6 @@ def running_qcluster(env: dict[str, str] | None = None) -> Iterator[QCluster]:
     if getattr(settings, "REDIS_URL", ""):
         child_env["REDIS_URL"] = settings.REDIS_URL
     log_file = tempfile.NamedTemporaryFile(prefix="qcluster-", suffix=".log", delete=False)
-    log_path = Path(log_file.name)
     process = subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
         cwd=BASE_DIR,
@@ -112,14 +119,24 @@ def running_qcluster(env: dict[str, str] | None = None) -> Iterator[QCluster]:
         start_new_session=True,
     )
     log_file.close()
-    cluster = QCluster(process, log_path, name)
+    return QCluster(process, Path(log_file.name), name)
+
+
+@contextmanager
+def running_qcluster(env: dict[str, str] | None = None) -> Iterator[QCluster]:
+    """A started qcluster (ready for work); always stopped on exit.
+
+    ``env`` adds environment variables for the worker, e.g. ``SLACK_API_URL``."""
+    from django_q.conf import Conf
+
+    cluster = start_qcluster(env)
     # Tasks queued by this process must go to the worker's queue.
     previous = Conf.CLUSTER_NAME
-    Conf.CLUSTER_NAME = name
+    Conf.CLUSTER_NAME = cluster.name
     try:
         cluster.wait_ready()
         yield cluster
     finally:
         Conf.CLUSTER_NAME = previous
         cluster.stop()
-        log_path.unlink(missing_ok=True)
+        cluster.log_path.unlink(missing_ok=True)

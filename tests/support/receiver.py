@@ -75,11 +75,14 @@ class Receiver:
                 with receiver._lock:
                     receiver.requests.append(recorded)
                 status, body, content_type = receiver.handle(recorded)
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender is gone (it timed out or was killed)
 
             do_POST = _record  # noqa: N815
             do_GET = _record  # noqa: N815
@@ -125,3 +128,22 @@ class Receiver:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class StallingReceiver(Receiver):
+    """A receiver that gives requests to a path in ``stalled`` no answer until
+    ``release`` is set (at most a minute), like a receiver that hangs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stalled: set[str] = set()
+        self.release = threading.Event()
+
+    def handle(self, request: Recorded) -> tuple[int, bytes, str]:
+        if request.path in self.stalled:
+            self.release.wait(60)
+        return super().handle(request)
+
+    def stop(self) -> None:
+        self.release.set()
+        super().stop()
