@@ -35,6 +35,14 @@ def loopback_receivers_allowed(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def deliveries_in_the_task(settings: Any) -> None:
+    """``tasks.deliver`` makes its attempt in the calling thread: no delivery runtime
+    (threads and a poller, as in a qcluster worker) is started in the test process,
+    where its threads would outlive the test. qcluster subprocesses run their own."""
+    settings.BEACON_DELIVERY_THREADS = 0
+
+
+@pytest.fixture(autouse=True)
 def own_cache(settings: Any) -> None:
     """Each test counts rate limits and lockouts in a cache of its own (in memory), so
     tests never see each other's counts, nor those of runs in parallel."""

@@ -18,7 +18,3 @@ def public_dns() -> Iterator[Any]:
         yield resolve
 
 
-@pytest.fixture(autouse=True)
-def deliveries_in_the_task(settings: Any) -> None:
-    """``tasks.deliver`` makes its attempt in the calling thread (no worker runtime here)."""
-    settings.BEACON_DELIVERY_THREADS = 0
