@@ -107,7 +107,7 @@ def test_retries_fire_within_a_second_or_two_of_their_time(
 
     new_artifact(member_api, mnist.name, "m0")
     got = stalling.wait_for(len(RETRY_SCHEDULE), path="/flaky", timeout=90)
-    wait_until_quiet(timeout=30)
+    wait_until_quiet(timeout=90)  # generous: a busy machine may stretch a send past its claim
 
     [execution] = Execution.objects.all()
     assert execution.status == "failed" and execution.attempt_count == len(RETRY_SCHEDULE)
