@@ -35,6 +35,12 @@
     return [steps, values];
   }
 
+  function nonfiniteByStep(series) {
+    var bad = {};
+    series.nonfinite.forEach(function (m) { bad[m.step] = m.value; });
+    return bad;
+  }
+
   function yRange(thresholds) {
     return function (u, min, max) {
       var lo = min, hi = max;
@@ -115,7 +121,7 @@
     var plot = figure.querySelector(".chart-plot");
     var status = plot.querySelector(".chart-status");
     if (status) { status.remove(); }
-    var state = { series: full, full: full, quiet: false, request: 0 };
+    var state = { series: full, full: full, quiet: false, request: 0, bad: nonfiniteByStep(full) };
     var dims = size(plot);
     var opts = {
       width: dims.width,
@@ -134,7 +140,11 @@
           stroke: COLORS.line,
           width: 1.6,
           spanGaps: false,
-          value: function (u, v) { return fmt(v); },
+          // A gap in the line is a non-finite value: hovering it names it.
+          value: function (u, v, si, idx) {
+            if (v == null && idx != null) { return state.bad[u.data[0][idx]] || "—"; }
+            return fmt(v);
+          },
         },
       ],
       plugins: [marksPlugin(state)],
@@ -144,6 +154,7 @@
     function show(series, resetScales) {
       var min = u.scales.x.min, max = u.scales.x.max;
       state.series = series;
+      state.bad = nonfiniteByStep(series);
       state.quiet = true;
       u.setData(columns(series), resetScales);
       // Keep the zoomed steps, with the value axis fitted to the detail.

@@ -134,3 +134,27 @@ def test_a_100k_point_history_renders_quickly_with_hover_zoom_and_marks(
     )
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     shoot(page, "run-charts")
+
+
+def test_hovering_a_gap_names_the_non_finite_value(
+    page: Any, project: Project, admin: Any, base_url: str
+) -> None:
+    run = Run.objects.create(project=project, run_id="small", author=admin)
+    run.log_history(
+        [(s, {"loss": math.nan if s == 10 else 1.0 + s / 10}) for s in range(21)], None
+    )
+    login(page, "alice", "pw-alice")
+    page.goto(run.get_absolute_url())
+    page.wait_for_selector(READY)
+    over = page.locator("figure[data-metric='loss'] .u-over")
+    over.scroll_into_view_if_needed()
+    box = over.bounding_box()
+    values = page.locator("figure[data-metric='loss'] .u-legend .u-value")
+    for step, expected in ((10, "NaN"), (15, "2.5")):
+        page.mouse.move(box["x"] + box["width"] * step / 20, box["y"] + box["height"] / 2)
+        page.wait_for_function(
+            """([step]) => document.querySelector(
+            "figure[data-metric='loss'] .u-legend .u-value").textContent === String(step)""",
+            arg=[step],
+        )
+        assert values.nth(1).inner_text() == expected
