@@ -13,7 +13,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(VENV)/.installed
+# Browser libraries Beacon serves itself (uPlot), pinned in package-lock.json.
+NPM ?= npm
+node_modules/.installed: package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund --silent
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
 
 # `make run` is a local demo: BEACON_LOCAL=true turns DEBUG on (and deliveries to
 # loopback receivers) unless DEBUG is set in the environment or .env.
@@ -31,7 +37,7 @@ test: install lint
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) data
+	rm -rf $(VENV) data node_modules
 
 bench: install
 	$(BIN)/python benchmarks/matching.py

@@ -184,7 +184,13 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Browser libraries come from npm at install time (package.json, `make install` runs
+# `npm ci`), never committed: uPlot draws the run charts, served as static/uplot/.
+JS_LIBRARIES = BASE_DIR / "node_modules"
+STATICFILES_DIRS: list[Path | tuple[str, Path]] = [
+    BASE_DIR / "static",
+    ("uplot", JS_LIBRARIES / "uplot" / "dist"),
+]
 STATIC_ROOT = DATA_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise expects it, even before collectstatic
 WHITENOISE_USE_FINDERS = True

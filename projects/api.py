@@ -24,6 +24,7 @@ from projects.models import (
     encode_number,
 )
 from projects.schemas import AliasIn, ArtifactIn, HistoryIn, RunIn, RunPatch, parse_history
+from projects.series import DEFAULT_POINTS, SeriesQuery, metric_series
 from teams.access import Role, get_team
 from teams.models import Team
 from teams.schemas import check_names, invalid
@@ -266,6 +267,29 @@ def get_history(
             for name, points in histories.items()
         }
     }
+
+
+@router.get(
+    "/{team}/projects/{project}/runs/{run}/series",
+    summary="One metric downsampled for a chart (LTTB), non-finite values as marks",
+)
+def get_series(
+    request: HttpRequest,
+    team: str,
+    project: str,
+    run: str,
+    metric: str = "",
+    points: int = DEFAULT_POINTS,
+    start: int | None = None,
+    end: int | None = None,
+) -> dict[str, Any]:
+    access = get_team(request.user, team)
+    obj = _run(_project(access.team, project), run)
+    query = SeriesQuery(metric=metric, points=points, start=start, end=end)
+    problems = query.problems()
+    if problems:
+        raise invalid(problems)
+    return metric_series(obj, query)
 
 
 # --- Artifacts -------------------------------------------------------------

@@ -10,6 +10,11 @@ urlpatterns = [
         "t/<slug:slug>/p/<str:project>/runs/<str:run_id>/", views.run_detail, name="run_detail"
     ),
     path(
+        "t/<slug:slug>/p/<str:project>/runs/<str:run_id>/series",
+        views.run_series,
+        name="run_series",
+    ),
+    path(
         "t/<slug:slug>/p/<str:project>/runs/<str:run_id>/files/<path:path>",
         views.run_file,
         name="run_file",

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from projects import files
 from projects.chart_marks import automation_marks
-from projects.charts import line_chart
 from projects.forms import AliasForm, TagForm
-from projects.models import Artifact, Project, Run
+from projects.models import Artifact, MetricPoint, Project, Run
+from projects.series import DEFAULT_POINTS, SeriesQuery, metric_series
 from teams.access import Role, TeamAccess, get_team
 from wandb_api.models import WandbRun
 
@@ -71,31 +72,73 @@ def project_artifacts(request: HttpRequest, slug: str, project: str) -> HttpResp
     return render(request, "projects/project_artifacts.html", ctx)
 
 
+def _recent(run: Run, keys: list[str]) -> list[tuple[int, list[float | None]]]:
+    """The last ``RECENT_STEPS`` steps of the run, each with its value of every metric
+    of ``keys`` (None where it has none): one indexed query per metric, however long
+    the history (a metric's values at the run's last steps are among its own last)."""
+    by_step: dict[int, dict[str, float]] = {}
+    for key in keys:
+        rows = run.metric_points.filter(key=key).order_by("-step", "-id")[:RECENT_STEPS]
+        for step, value in rows.values_list("step", "value"):
+            by_step.setdefault(step, {}).setdefault(key, MetricPoint.to_float(value))
+    return [
+        (step, [by_step[step].get(k) for k in keys])
+        for step in sorted(by_step)[-RECENT_STEPS:]
+    ]
+
+
 @login_required
 def run_detail(request: HttpRequest, slug: str, project: str, run_id: str) -> HttpResponse:
     access, proj = _project(request, slug, project)
     run = get_object_or_404(Run.objects.select_related("author"), project=proj, run_id=run_id)
-    charts = []
-    by_step: dict[int, dict[str, float]] = {}
     marks = automation_marks(run)
-    for key, points in run.histories().items():
-        mk = marks.get(key, {"thresholds": [], "markers": []})
-        svg = line_chart(points, title=key, thresholds=mk["thresholds"], markers=mk["markers"])
-        charts.append({"key": key, "svg": svg, "count": len(points), **mk})
-        for step, value in points[-RECENT_STEPS:]:
-            by_step.setdefault(step, {})[key] = value
-    keys = [c["key"] for c in charts]
-    recent = [
-        (step, [by_step[step].get(k) for k in keys])
-        for step in sorted(by_step)[-RECENT_STEPS:]
+    counts = (
+        run.metric_points.order_by("key").values_list("key").annotate(n=Count("id"))
+    )
+    series_url = reverse("run_series", args=[slug, proj.name, run.run_id])
+    charts = [
+        {
+            "key": key,
+            "count": n,
+            "series_url": f"{series_url}?{urlencode({'metric': key})}",
+            **marks.get(key, {"thresholds": [], "markers": []}),
+        }
+        for key, n in counts
     ]
+    keys = [c["key"] for c in charts]
     ctx = _context(access, proj, (run.name, None))
     ctx.update(
-        {"tab": "runs", "run": run, "charts": charts, "metric_keys": keys, "recent": recent,
+        {"tab": "runs", "run": run, "charts": charts, "metric_keys": keys,
+         "recent": _recent(run, keys), "chart_points": DEFAULT_POINTS,
          "files": files.walk(files.run_folder(run)),
          "run_wandb": WandbRun.objects.filter(run=run).first()}
     )
     return render(request, "projects/run_detail.html", ctx)
+
+
+@login_required
+def run_series(request: HttpRequest, slug: str, project: str, run_id: str) -> JsonResponse:
+    """A metric's chart series for the run page's script (the API's ``…/series``
+    answer, with the page's session instead of an API key)."""
+    access, proj = _project(request, slug, project)
+    run = get_object_or_404(Run, project=proj, run_id=run_id)
+    try:
+        query = SeriesQuery(
+            metric=request.GET.get("metric", ""),
+            points=int(request.GET.get("points", DEFAULT_POINTS)),
+            start=_optional_int(request.GET.get("start")),
+            end=_optional_int(request.GET.get("end")),
+        )
+    except ValueError:
+        return JsonResponse({"error": "points, start and end are whole numbers."}, status=400)
+    problems = query.problems()
+    if problems:
+        return JsonResponse({"error": "The request is not valid.", "fields": problems}, status=400)
+    return JsonResponse(metric_series(run, query))
+
+
+def _optional_int(value: str | None) -> int | None:
+    return None if value in (None, "") else int(value)
 
 
 @login_required

@@ -23,6 +23,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str, int]] = [
     ("get", f"{P}/runs", None, READ, 200),
     ("get", f"{P}/runs/r1", None, READ, 200),
     ("get", f"{P}/runs/r1/history", None, READ, 200),
+    ("get", f"{P}/runs/r1/series?metric=l", None, READ, 200),
     ("get", f"{P}/artifacts", None, READ, 200),
     ("get", f"{P}/artifacts/my-model", None, READ, 200),
     ("get", f"{P}/artifacts/my-model/versions/latest", None, READ, 200),

@@ -120,9 +120,10 @@ def test_create_a_webhook_automation_trigger_it_and_read_its_history(
         assert page.goto(run.get_absolute_url()) is not None
         reload_until(
             page,
-            lambda: page.locator("svg line.marker").count() > 0,
+            lambda: page.locator("figure[data-chart] .marker-label").count() > 0,
             what="the marker of the metric automation on the run chart",
         )
-        assert page.locator("svg line.threshold").count() >= 1
+        assert page.locator("figure[data-chart] .threshold-label").count() >= 1
+        page.wait_for_selector("figure[data-chart][data-ready='true'] canvas")
         shoot(page, "run")
         assert Artifact.objects.filter(name="mnist-cnn").exists()

@@ -30,8 +30,10 @@ def test_run_page_shows_config_tags_and_a_chart_per_metric(
     filled: Filled, viewer: User, client_for: Clients
 ) -> None:
     html = client_for(viewer).get("/t/acme/p/mnist/runs/run-1/").content.decode()
-    assert html.count('class="linechart"') == 2  # loss and acc
-    assert 'class="nonfinite"' in html  # loss had a NaN
+    assert html.count("data-chart ") == 2  # loss and acc, drawn by static/run-charts.js
+    assert 'data-series-url="/t/acme/p/mnist/runs/run-1/series?metric=loss"' in html
+    assert "/static/uplot/uPlot.iife.min.js" in html and "/static/run-charts.js" in html
+    assert 'class="mono nonfinite"' in html  # loss had a NaN, marked in the table
     assert "NaN" in html  # in the last-values table
     assert "lr" in html and "cnn" in html
 

@@ -120,7 +120,7 @@ def test_a_constant_number_of_queries(
     assert len(marks["loss"]["markers"]) == 5
 
 
-def test_the_run_page_draws_thresholds_and_markers_on_the_metric_chart(
+def test_the_run_page_names_thresholds_and_markers_beside_the_metric_chart(
     automate: Any, run: Run, viewer: Any, client: Any
 ) -> None:
     run.log_history([(s, {"loss": 3.0 - s / 10, "acc": s / 10}) for s in range(10)], None)
@@ -130,13 +130,13 @@ def test_the_run_page_draws_thresholds_and_markers_on_the_metric_chart(
 
     html = client.get(run.get_absolute_url()).content.decode()
 
-    loss_chart = html[html.index('aria-label="loss chart"'):]
-    loss_chart = loss_chart[: loss_chart.index("</svg>")]
-    acc_chart = html[html.index('aria-label="acc chart"'):]
-    acc_chart = acc_chart[: acc_chart.index("</svg>")]
-    assert 'class="threshold"' in loss_chart
-    assert "loss-high: avg(loss, 5) &gt; 2.5" in loss_chart
-    assert 'class="marker"' in loss_chart
-    assert "loss-high fired at step 4" in loss_chart
-    assert 'class="threshold"' not in acc_chart
-    assert 'class="marker"' not in acc_chart
+    # Figures in key order: acc, then loss. The chart itself draws from the series.
+    acc_chart = html[html.index('data-metric="acc"'):html.index('data-metric="loss"')]
+    loss_chart = html[html.index('data-metric="loss"'):]
+    loss_chart = loss_chart[: loss_chart.index("</figure>")]
+    assert 'class="threshold-label">loss-high: avg(loss, 5) &gt; 2.5<' in loss_chart
+    assert 'class="marker-label">loss-high fired at step 4 (finished)<' in loss_chart
+    assert "threshold-label" not in acc_chart and "marker-label" not in acc_chart
+    series = client.get(f"{run.get_absolute_url()}series?metric=loss").json()
+    assert series["thresholds"] == [{"value": 2.5, "label": "loss-high: avg(loss, 5) > 2.5"}]
+    assert [m["step"] for m in series["markers"]] == [4]
