@@ -13,10 +13,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-# Browser libraries Beacon serves itself (uPlot), pinned in package-lock.json.
-NPM ?= npm
-node_modules/.installed: package.json package-lock.json
-	$(NPM) ci --no-audit --no-fund --silent
+# Browser libraries Beacon serves itself (uPlot), pinned in package-lock.json and
+# fetched from the npm registry by a Python script (no Node.js needed; `npm ci` works too).
+node_modules/.installed: package.json package-lock.json | $(BIN)/python
+	$(BIN)/python scripts/install_js.py
 	touch $@
 
 install: $(VENV)/.installed node_modules/.installed

@@ -1,5 +1,5 @@
 """uPlot, which draws the run charts, is installed from npm (``make install`` runs
-``npm ci``; package-lock.json pins it) and served by Beacon itself."""
+``scripts/install_js.py``; package-lock.json pins it) and served by Beacon itself."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.staticfiles import finders
 
-INSTALL_HINT = "uPlot is not installed: run `make install` (npm ci, see package.json)"
+INSTALL_HINT = "uPlot is not installed: run `make install` (scripts/install_js.py)"
 
 
 def test_uplot_is_installed_at_the_pinned_version() -> None:
