@@ -180,6 +180,8 @@ class Run(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "run_id"], name="run_unique_project_id")
         ]
+        # Pages of a project's runs, newest first, read without sorting all its runs.
+        indexes = [models.Index(fields=["project", "created_at", "id"], name="run_project_created")]
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
