@@ -6,12 +6,14 @@ Viewers read; members and admins write. Projects are created on first write.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.http import RFC3986_SUBDELIMS
 from ninja import Router, Status
 
 from automations.subjects import absolute_url
@@ -63,6 +65,32 @@ def run_out(run: Run) -> dict[str, Any]:
         "source": run.source,
         "created_at": run.created_at.isoformat(),
         "updated_at": run.updated_at.isoformat(),
+    }
+
+
+RUN_ROW_FIELDS = (
+    "run_id", "display_name", "state", "author__username", "config", "tags", "summary",
+    "last_step", "source", "created_at", "updated_at",
+)
+
+
+def run_row_out(row: dict[str, Any], project: str, project_url: str) -> dict[str, Any]:
+    """``run_out`` of a ``values(*RUN_ROW_FIELDS)`` row of a run of ``project``."""
+    return {
+        "id": row["run_id"],
+        "display_name": row["display_name"],
+        "name": row["display_name"] or row["run_id"],
+        "state": row["state"],
+        "url": f"{project_url}runs/{quote(row['run_id'], safe=RFC3986_SUBDELIMS + '/~:@')}/",
+        "project": project,
+        "author": row["author__username"],
+        "config": row["config"],
+        "tags": row["tags"],
+        "summary": row["summary"],
+        "last_step": row["last_step"],
+        "source": row["source"],
+        "created_at": row["created_at"].isoformat(),
+        "updated_at": row["updated_at"].isoformat(),
     }
 
 
@@ -225,6 +253,9 @@ def _same_run(run: Run, payload: RunIn, user: Any) -> bool:
     )
 
 
+RUNS_LIMIT = 50  # runs carry config and summary: pages of 50 by default (as wandb's API)
+
+
 @router.get(
     "/{team}/projects/{project}/runs", summary="List runs, newest first (limit, offset, Link)"
 )
@@ -233,8 +264,13 @@ def list_runs(
 ) -> list[dict[str, Any]]:
     access = get_team(request.user, team)
     proj = _project(access.team, project)
-    runs = proj.runs.select_related("project__team", "author").order_by("-created_at", "-id")
-    return [run_out(r) for r in paginate(request, response, runs)]
+    # Plain rows, not model instances: building instances was most of a page's time.
+    runs = proj.runs.order_by("-created_at", "-id").values(*RUN_ROW_FIELDS)
+    base = absolute_url(proj.get_absolute_url())
+    return [
+        run_row_out(row, proj.name, base)
+        for row in paginate(request, response, runs, default=RUNS_LIMIT)
+    ]
 
 
 @router.get("/{team}/projects/{project}/runs/{run}", summary="One run, with its summary")

@@ -24,7 +24,7 @@ from teams.access import Role, TeamAccess, get_team
 from wandb_api.models import WandbRun
 
 RECENT_STEPS = 10
-RUNS_PER_PAGE = 50
+RUNS_PER_PAGE = 25
 ARTIFACTS_PER_PAGE = 25
 VERSIONS_PER_PAGE = 50
 

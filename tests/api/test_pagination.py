@@ -169,3 +169,18 @@ def test_every_list_of_the_api_pages(
         whole = admin_api.get(path).json()[field]
         assert len(whole) == count, path
         assert walk(admin_api, path + "?limit=1", lambda body, f=field: body[f]) == whole
+
+
+def test_a_run_in_the_list_is_the_run_on_its_own(
+    admin_api: Any, member_api: Any, project: Project, admin: User
+) -> None:
+    made = member_api.post("/teams/acme/projects/mnist/runs",
+                           json={"id": "r.1", "display_name": "first", "config": {"lr": 0.1},
+                                 "tags": ["a"]})
+    assert made.status_code == 201
+    assert member_api.post("/teams/acme/projects/mnist/runs/r.1/history",
+                    json={"rows": [{"step": 0, "metrics": {"loss": 0.5}}]}).status_code == 202
+    seed_runs(project, 2, author=None)
+    listed = {r["id"]: r for r in admin_api.get("/teams/acme/projects/mnist/runs").json()}
+    for run_id in ("r.1", "run-00000"):
+        assert listed[run_id] == admin_api.get(f"/teams/acme/projects/mnist/runs/{run_id}").json()
