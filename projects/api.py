@@ -373,6 +373,7 @@ def history_page(
     page = [row for row in rows[:limit] if row[1] != cut]
     if not page:  # one step holds more points than a page: it is the page, whole
         page = list(ordered.filter(step=cut))
+        return page, cut if ordered.filter(step__gt=cut).exists() else None
     return page, page[-1][1]
 
 

@@ -109,6 +109,8 @@ def test_history_pages_by_step_never_splitting_one(
     assert after == {"metrics": {"metric_1": [p for p in whole["metric_1"] if p["step"] > 17]}}
     # One step holding more points than the page: that step is the page, whole.
     assert len(admin_api.get(path + "?limit=2").json()["metrics"]) == 3
+    assert "after_step=0" in next_link(admin_api.get(path + "?limit=2"))
+    assert next_link(admin_api.get(path + "?limit=2&after_step=18")) is None
     assert admin_api.get(path + "?after_step=1.5").status_code == 400
     assert admin_api.get(path + "?limit=100001").status_code == 400
 
