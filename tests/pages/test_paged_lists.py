@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from projects.bulk import seed_runs
@@ -61,3 +63,25 @@ def test_team_settings_page_members(
     assert "Page 1 of 2" in html
     second = browser.get(reverse("team_settings", args=["acme"]) + "?page=2").content.decode()
     assert "user54" in second and "user00" not in second
+
+
+def test_registry_page_queries_do_not_grow_with_collections_or_versions(
+    client_for: Any, admin: User, project: Project, registry: Registry
+) -> None:
+    version, _ = Artifact.log_version(project, name="m", type="model", digest="d",
+                                      metadata={}, aliases=[], author=admin)
+    browser = client_for(admin)
+    url = reverse("registry_detail", args=["acme", registry.name])
+
+    def count() -> int:
+        browser.get(url)
+        with CaptureQueriesContext(connection) as captured:
+            assert browser.get(url).status_code == 200
+        return len(captured.captured_queries)
+
+    registry.link("first", version, aliases=["prod"], author=admin)
+    few = count()
+    for c in range(30):
+        registry.link(f"col-{c:02d}", version, aliases=["prod"], author=admin)
+        registry.link(f"col-{c:02d}", version, aliases=[], author=admin)
+    assert count() == few
