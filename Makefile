@@ -43,3 +43,4 @@ bench: install
 	$(BIN)/python benchmarks/matching.py
 	$(BIN)/python benchmarks/mlflow_ingest.py
 	$(BIN)/python benchmarks/wandb_filestream.py
+	$(BIN)/python benchmarks/pages.py

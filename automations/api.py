@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Body, Query, Router, Schema, Status
 
 from automations.events import CATALOG, SCOPES, canonical_type
@@ -20,31 +20,26 @@ from automations.operations import NotRedeliverable, redeliver, run_test
 from automations.operations import test_integration as send_integration_test
 from automations.validation import automation_as_data, validate_automation
 from config.api import ApiError, UnstorableBodyError, parse_json_object
+from config.pagination import paginate
 from teams.access import Role, TeamAccess, get_team
 from teams.models import shown_target, shown_text
 
 router = Router(tags=["automations"])
 
+# Executions and events carry payloads and attempts: smaller pages than other lists.
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
-MAX_OFFSET = 2**62
 
 
 class Page(Schema):
+    """Declares ``limit``/``offset`` (validated and read by ``config.pagination``)."""
+
     limit: int = DEFAULT_LIMIT
     offset: int = 0
 
 
-def page_slice(page: Page) -> slice:
-    if page.limit < 1 or page.limit > MAX_LIMIT:
-        raise ApiError(400, "invalid", "The request is not valid.",
-                       {"limit": [f"Use 1 to {MAX_LIMIT}."]})
-    if page.offset < 0:
-        raise ApiError(400, "invalid", "The request is not valid.",
-                       {"offset": ["Must be 0 or more."]})
-    if page.offset > MAX_OFFSET:  # past any list; the database cannot take the number
-        return slice(0, 0)
-    return slice(page.offset, page.offset + page.limit)
+def page_of(request: HttpRequest, response: HttpResponse, items: Any) -> list[Any]:
+    return paginate(request, response, items, default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
 
 
 def iso(value: Any) -> str | None:
@@ -230,16 +225,19 @@ def executions_of(queryset: Any) -> Any:
 # --- automations ------------------------------------------------------------------------
 
 
-@router.get("/{team}/automations", summary="List automations (optionally of one scope)")
+@router.get(
+    "/{team}/automations",
+    summary="List automations (optionally of one scope; limit, offset, Link)",
+)
 def list_automations(
-    request: HttpRequest, team: str, scope: str | None = None
+    request: HttpRequest, response: HttpResponse, team: str, scope: str | None = None
 ) -> list[dict[str, Any]]:
     access = get_team(request.user, team)
-    automations = Automation.objects.filter(team=access.team, **scope_filter(access, scope))
-    return [
-        automation_out(a)
-        for a in automations.select_related("integration", "project", "registry", "created_by")
-    ]
+    automations = Automation.objects.filter(
+        team=access.team, **scope_filter(access, scope)
+    ).select_related("integration", "project", "registry", "created_by")
+    ordered = automations.order_by(*Automation._meta.ordering, "id")
+    return [automation_out(a) for a in paginate(request, response, ordered)]
 
 
 @router.post("/{team}/automations", response={201: dict}, summary="Create an automation")
@@ -298,12 +296,12 @@ def delete_automation(request: HttpRequest, team: str, id: str) -> tuple[int, No
 
 @router.get("/{team}/automations/{id}/executions", summary="Executions, newest first")
 def list_executions(
-    request: HttpRequest, team: str, id: str, page: Query[Page]
+    request: HttpRequest, response: HttpResponse, team: str, id: str, page: Query[Page]
 ) -> list[dict[str, Any]]:
     access = get_team(request.user, team)
     automation = get_automation(access, id)
     executions = executions_of(automation.executions.order_by("-created_at", "-id"))
-    return [execution_out(e, access) for e in executions[page_slice(page)]]
+    return [execution_out(e, access) for e in page_of(request, response, executions)]
 
 
 @router.post("/{team}/automations/{id}/test",
@@ -346,8 +344,8 @@ def redeliver_execution(request: HttpRequest, team: str, id: str) -> tuple[int, 
 
 @router.get("/{team}/events", summary="Events, newest first, with what they matched and why not")
 def list_events(
-    request: HttpRequest, team: str, page: Query[Page], scope: str | None = None,
-    type: str | None = None,
+    request: HttpRequest, response: HttpResponse, team: str, page: Query[Page],
+    scope: str | None = None, type: str | None = None,
 ) -> list[dict[str, Any]]:
     access = get_team(request.user, team)
     events = Event.objects.filter(team=access.team, sample=False, **scope_filter(access, scope))
@@ -356,11 +354,8 @@ def list_events(
         wanted = canonical_type(type)
         sources = {spec.source for (_, t), spec in CATALOG.items() if t == wanted} or {type}
         events = events.filter(type__in=sources)
-    rows = list(
-        events.select_related("project", "registry").order_by("-created_at", "-id")[
-            page_slice(page)
-        ]
-    )
+    ordered = events.select_related("project", "registry").order_by("-created_at", "-id")
+    rows = page_of(request, response, ordered)
     executions: dict[int, dict[int, Execution]] = defaultdict(dict)
     for e in Execution.objects.filter(
         event__in=rows, trigger=Execution.Trigger.EVENT

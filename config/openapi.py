@@ -49,7 +49,8 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "version": NAME,  # v3 or an alias
     "id": {"type": "string", "pattern": r"^[0-9]{1,18}$"},
 }
-# Paged lists (automations.api.Page): limit 1 to 200, offset 0 or more.
+# Paged lists declaring them (automations.api.Page: executions, events): limit 1 to 200,
+# offset 0 or more. Other lists read limit/offset in config.pagination (limit up to 1000).
 QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
     "limit": {"type": "integer", "minimum": 1, "maximum": 200},
     "offset": {"type": "integer", "minimum": 0},

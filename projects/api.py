@@ -6,18 +6,24 @@ Viewers read; members and admins write. Projects are created on first write.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
+from django.db.models import Count, Max, Prefetch, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils.http import RFC3986_SUBDELIMS
 from ninja import Router, Status
 
 from automations.subjects import absolute_url
 from config.api import ApiError
+from config.pagination import MAX_OFFSET, link_next, page_url, paginate, window_of
 from projects.models import (
     Artifact,
+    ArtifactAlias,
     ArtifactVersion,
+    MetricPoint,
     Project,
     Run,
     StepsGoBackwards,
@@ -63,6 +69,32 @@ def run_out(run: Run) -> dict[str, Any]:
     }
 
 
+RUN_ROW_FIELDS = (
+    "run_id", "display_name", "state", "author__username", "config", "tags", "summary",
+    "last_step", "source", "created_at", "updated_at",
+)
+
+
+def run_row_out(row: dict[str, Any], project: str, project_url: str) -> dict[str, Any]:
+    """``run_out`` of a ``values(*RUN_ROW_FIELDS)`` row of a run of ``project``."""
+    return {
+        "id": row["run_id"],
+        "display_name": row["display_name"],
+        "name": row["display_name"] or row["run_id"],
+        "state": row["state"],
+        "url": f"{project_url}runs/{quote(row['run_id'], safe=RFC3986_SUBDELIMS + '/~:@')}/",
+        "project": project,
+        "author": row["author__username"],
+        "config": row["config"],
+        "tags": row["tags"],
+        "summary": row["summary"],
+        "last_step": row["last_step"],
+        "source": row["source"],
+        "created_at": row["created_at"].isoformat(),
+        "updated_at": row["updated_at"].isoformat(),
+    }
+
+
 def version_out(version: ArtifactVersion) -> dict[str, Any]:
     artifact = version.artifact
     return {
@@ -84,15 +116,31 @@ def version_out(version: ArtifactVersion) -> dict[str, Any]:
     }
 
 
+def with_summaries(artifacts: QuerySet[Artifact]) -> QuerySet[Artifact]:
+    """Artifacts with what ``artifact_out`` shows, in a fixed number of queries."""
+    return artifacts.select_related("project__team").annotate(
+        n_versions=Count("versions", distinct=True), latest_index=Max("versions__index")
+    ).prefetch_related(
+        Prefetch("aliases", queryset=ArtifactAlias.objects.select_related("version"))
+    )
+
+
 def artifact_out(artifact: Artifact) -> dict[str, Any]:
-    latest = artifact.latest()
+    if hasattr(artifact, "n_versions"):  # from ``with_summaries``
+        count, index = artifact.n_versions, artifact.latest_index
+        latest = None if index is None else f"v{index}"
+        aliases = artifact.aliases.all()
+    else:
+        newest = artifact.latest()
+        count, latest = artifact.versions.count(), newest.version if newest else None
+        aliases = artifact.aliases.select_related("version")
     return {
         "name": artifact.name,
         "type": artifact.type,
         "project": artifact.project.name,
-        "version_count": artifact.versions.count(),
-        "latest": latest.version if latest else None,
-        "aliases": {a.alias: a.version.version for a in artifact.aliases.select_related("version")},
+        "version_count": count,
+        "latest": latest,
+        "aliases": {a.alias: a.version.version for a in aliases},
         "url": absolute_url(artifact.get_absolute_url()),
         "created_at": artifact.created_at.isoformat(),
     }
@@ -148,10 +196,13 @@ def _version(artifact: Artifact, version: str) -> ArtifactVersion:
 # --- Projects --------------------------------------------------------------
 
 
-@router.get("/{team}/projects", summary="List projects")
-def list_projects(request: HttpRequest, team: str) -> list[dict[str, Any]]:
+@router.get("/{team}/projects", summary="List projects (paginated: limit, offset, Link)")
+def list_projects(
+    request: HttpRequest, response: HttpResponse, team: str
+) -> list[dict[str, Any]]:
     access = get_team(request.user, team)
-    return [project_out(p) for p in access.team.projects.order_by("name")]
+    projects = access.team.projects.select_related("team").order_by("name", "id")
+    return [project_out(p) for p in paginate(request, response, projects)]
 
 
 @router.get("/{team}/projects/{project}", summary="One project")
@@ -203,12 +254,24 @@ def _same_run(run: Run, payload: RunIn, user: Any) -> bool:
     )
 
 
-@router.get("/{team}/projects/{project}/runs", summary="List runs, newest first")
-def list_runs(request: HttpRequest, team: str, project: str) -> list[dict[str, Any]]:
+RUNS_LIMIT = 50  # runs carry config and summary: pages of 50 by default (as wandb's API)
+
+
+@router.get(
+    "/{team}/projects/{project}/runs", summary="List runs, newest first (limit, offset, Link)"
+)
+def list_runs(
+    request: HttpRequest, response: HttpResponse, team: str, project: str
+) -> list[dict[str, Any]]:
     access = get_team(request.user, team)
     proj = _project(access.team, project)
-    runs = proj.runs.select_related("project__team", "author").order_by("-created_at", "-id")
-    return [run_out(r) for r in runs]
+    # Plain rows, not model instances: building instances was most of a page's time.
+    runs = proj.runs.order_by("-created_at", "-id").values(*RUN_ROW_FIELDS)
+    base = absolute_url(proj.get_absolute_url())
+    return [
+        run_row_out(row, proj.name, base)
+        for row in paginate(request, response, runs, default=RUNS_LIMIT)
+    ]
 
 
 @router.get("/{team}/projects/{project}/runs/{run}", summary="One run, with its summary")
@@ -251,22 +314,68 @@ def log_history(
     return Status(202, {"accepted": len(rows)})
 
 
+HISTORY_LIMIT = 10_000
+HISTORY_MAX_LIMIT = 100_000
+
+
 @router.get(
     "/{team}/projects/{project}/runs/{run}/history",
-    summary="Metric history: every (step, value) per metric",
+    summary="Metric history: (step, value) per metric, by step (limit points, after_step, Link)",
 )
 def get_history(
-    request: HttpRequest, team: str, project: str, run: str, metric: str | None = None
+    request: HttpRequest,
+    response: HttpResponse,
+    team: str,
+    project: str,
+    run: str,
+    metric: str | None = None,
 ) -> dict[str, Any]:
     access = get_team(request.user, team)
     obj = _run(_project(access.team, project), run)
-    histories = obj.histories(None if metric is None else [metric])
-    return {
-        "metrics": {
-            name: [{"step": s, "value": encode_number(v)} for s, v in points]
-            for name, points in histories.items()
-        }
-    }
+    window = window_of(request, default=HISTORY_LIMIT, maximum=HISTORY_MAX_LIMIT)
+    after = _after_step(request)
+    points, last = history_page(obj, None if metric is None else [metric], after, window.limit)
+    if last is not None:
+        link_next(response, page_url(request, after_step=last, limit=window.limit))
+    metrics: dict[str, list[dict[str, Any]]] = {} if metric is None else {metric: []}
+    for key, step, value in points:
+        metrics.setdefault(key, []).append(
+            {"step": step, "value": encode_number(MetricPoint.to_float(value))}
+        )
+    return {"metrics": dict(sorted(metrics.items()))}
+
+
+def _after_step(request: HttpRequest) -> int | None:
+    raw = request.GET.get("after_step")
+    if raw is None or raw == "":
+        return None
+    text = raw.strip()
+    if not text.lstrip("-").isdigit() or len(text) > 20 or abs(int(text)) > MAX_OFFSET:
+        raise ApiError(400, "invalid", "The request is not valid.",
+                       {"after_step": ["Must be a whole number (a step)."]})
+    return int(text)
+
+
+def history_page(
+    run: Run, keys: list[str] | None, after: int | None, limit: int
+) -> tuple[list[tuple[str, int, float | None]], int | None]:
+    """Up to ``limit`` points after step ``after``, by step then key, never splitting a
+    step between pages; and the last step returned when more follow (else ``None``)."""
+    points = run.metric_points.all()
+    if keys is not None:
+        points = points.filter(key__in=keys)
+    if after is not None:
+        points = points.filter(step__gt=after)
+    ordered = points.order_by("step", "key", "id").values_list("key", "step", "value")
+    rows = list(ordered[:limit + 1])
+    if len(rows) <= limit:
+        return rows, None
+    cut = rows[limit][1]  # the first step not (wholly) on this page
+    page = [row for row in rows[:limit] if row[1] != cut]
+    if not page:  # one step holds more points than a page: it is the page, whole
+        page = list(ordered.filter(step=cut))
+        return page, cut if ordered.filter(step__gt=cut).exists() else None
+    return page, page[-1][1]
 
 
 @router.get(
@@ -332,17 +441,23 @@ def _type_conflict(name: str, existing: str, wanted: str) -> ApiError:
     )
 
 
-@router.get("/{team}/projects/{project}/artifacts", summary="List artifacts")
-def list_artifacts(request: HttpRequest, team: str, project: str) -> list[dict[str, Any]]:
+@router.get("/{team}/projects/{project}/artifacts", summary="List artifacts (limit, offset, Link)")
+def list_artifacts(
+    request: HttpRequest, response: HttpResponse, team: str, project: str
+) -> list[dict[str, Any]]:
     access = get_team(request.user, team)
     proj = _project(access.team, project)
-    return [artifact_out(a) for a in proj.artifacts.select_related("project__team")]
+    artifacts = with_summaries(proj.artifacts.order_by("name", "id"))
+    return [artifact_out(a) for a in paginate(request, response, artifacts)]
 
 
 @router.get(
-    "/{team}/projects/{project}/artifacts/{artifact}", summary="One artifact with its versions"
+    "/{team}/projects/{project}/artifacts/{artifact}",
+    summary="One artifact with its versions, newest first (versions: limit, offset, Link)",
 )
-def get_artifact(request: HttpRequest, team: str, project: str, artifact: str) -> dict[str, Any]:
+def get_artifact(
+    request: HttpRequest, response: HttpResponse, team: str, project: str, artifact: str
+) -> dict[str, Any]:
     access = get_team(request.user, team)
     obj = _artifact(_project(access.team, project), artifact)
     versions = (
@@ -350,7 +465,8 @@ def get_artifact(request: HttpRequest, team: str, project: str, artifact: str) -
         .prefetch_related("aliases")
         .order_by("-index")
     )
-    return {**artifact_out(obj), "versions": [version_out(v) for v in versions]}
+    page = paginate(request, response, versions)
+    return {**artifact_out(obj), "versions": [version_out(v) for v in page]}
 
 
 @router.get(

@@ -9,11 +9,13 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import RFC3986_SUBDELIMS
 
 from teams.models import Team, name_validator
 
@@ -98,7 +100,13 @@ class Project(models.Model):
         return f"{self.team.slug}/{self.name}"
 
     def get_absolute_url(self) -> str:
-        return reverse("project_detail", args=[self.team.slug, self.name])
+        # Remembered on the instance (for its slug and name): a list of runs shares one
+        # project instance and asks it once per row.
+        key = (self.team.slug, self.name)
+        remembered = self.__dict__.get("_url")
+        if remembered is None or remembered[0] != key:
+            remembered = self.__dict__["_url"] = (key, reverse("project_detail", args=key))
+        return remembered[1]
 
     @classmethod
     def get_or_create_for(cls, team: Team, name: str) -> Project:
@@ -180,6 +188,8 @@ class Run(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "run_id"], name="run_unique_project_id")
         ]
+        # Pages of a project's runs, newest first, read without sorting all its runs.
+        indexes = [models.Index(fields=["project", "created_at", "id"], name="run_project_created")]
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -191,9 +201,10 @@ class Run(models.Model):
         return self.display_name or self.run_id
 
     def get_absolute_url(self) -> str:
-        return reverse(
-            "run_detail", args=[self.project.team.slug, self.project.name, self.run_id]
-        )
+        # What reverse("run_detail") gives (quoted as it quotes), without resolving the
+        # URLconf once per run of a list.
+        run_id = quote(self.run_id, safe=RFC3986_SUBDELIMS + "/~:@")
+        return f"{self.project.get_absolute_url()}runs/{run_id}/"
 
     @property
     def ref(self) -> str:

@@ -7,8 +7,9 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,12 +18,16 @@ from django.views.decorators.http import require_POST
 from projects import files
 from projects.chart_marks import automation_marks
 from projects.forms import AliasForm, TagForm
-from projects.models import Artifact, MetricPoint, Project, Run
+from projects.models import Artifact, ArtifactVersion, Project, Run
+from projects.recent import recent_rows
 from projects.series import DEFAULT_POINTS, SeriesQuery, metric_series
 from teams.access import Role, TeamAccess, get_team
 from wandb_api.models import WandbRun
 
 RECENT_STEPS = 10
+RUNS_PER_PAGE = 25
+ARTIFACTS_PER_PAGE = 25
+VERSIONS_PER_PAGE = 50
 
 
 def _project(
@@ -52,12 +57,12 @@ def _context(
 def project_detail(request: HttpRequest, slug: str, project: str) -> HttpResponse:
     access, proj = _project(request, slug, project)
     runs = Paginator(
-        proj.runs.select_related("author").annotate(
+        proj.runs.select_related("author", "project__team").annotate(
             wandb_side=Exists(WandbRun.objects.filter(run=OuterRef("pk")))
-        ),
-        50,
+        ).order_by("-created_at", "-id"),
+        RUNS_PER_PAGE,
     ).get_page(request.GET.get("page"))
-    artifacts = proj.artifacts.annotate(n_versions=Count("versions"))
+    artifacts = _artifact_rows(request, proj)
     ctx = _context(access, proj)
     ctx.update({"tab": "runs", "runs": runs, "artifacts": artifacts})
     return render(request, "projects/project_detail.html", ctx)
@@ -66,25 +71,22 @@ def project_detail(request: HttpRequest, slug: str, project: str) -> HttpRespons
 @login_required
 def project_artifacts(request: HttpRequest, slug: str, project: str) -> HttpResponse:
     access, proj = _project(request, slug, project)
-    artifacts = proj.artifacts.annotate(n_versions=Count("versions"))
+    artifacts = _artifact_rows(request, proj)
     ctx = _context(access, proj, ("Artifacts", None))
     ctx.update({"tab": "artifacts", "artifacts": artifacts})
     return render(request, "projects/project_artifacts.html", ctx)
 
 
-def _recent(run: Run, keys: list[str]) -> list[tuple[int, list[float | None]]]:
-    """The last ``RECENT_STEPS`` steps of the run, each with its value of every metric
-    of ``keys`` (None where it has none): one indexed query per metric, however long
-    the history (a metric's values at the run's last steps are among its own last)."""
-    by_step: dict[int, dict[str, float]] = {}
-    for key in keys:
-        rows = run.metric_points.filter(key=key).order_by("-step", "-id")[:RECENT_STEPS]
-        for step, value in rows.values_list("step", "value"):
-            by_step.setdefault(step, {}).setdefault(key, MetricPoint.to_float(value))
-    return [
-        (step, [by_step[step].get(k) for k in keys])
-        for step in sorted(by_step)[-RECENT_STEPS:]
-    ]
+def _artifact_rows(request: HttpRequest, project: Project) -> Page:
+    """One page (``?artifacts_page=``) of the project's artifacts with their version counts."""
+    counts = (
+        ArtifactVersion.objects.filter(artifact=OuterRef("pk"))
+        .order_by().values("artifact").annotate(n=Count("pk")).values("n")
+    )
+    artifacts = project.artifacts.select_related("project__team").annotate(
+        n_versions=Coalesce(Subquery(counts), 0)
+    ).order_by("name", "id")
+    return Paginator(artifacts, ARTIFACTS_PER_PAGE).get_page(request.GET.get("artifacts_page"))
 
 
 @login_required
@@ -109,7 +111,7 @@ def run_detail(request: HttpRequest, slug: str, project: str, run_id: str) -> Ht
     ctx = _context(access, proj, (run.name, None))
     ctx.update(
         {"tab": "runs", "run": run, "charts": charts, "metric_keys": keys,
-         "recent": _recent(run, keys), "chart_points": DEFAULT_POINTS,
+         "recent": recent_rows(run, keys, RECENT_STEPS), "chart_points": DEFAULT_POINTS,
          "files": files.walk(files.run_folder(run)),
          "run_wandb": WandbRun.objects.filter(run=run).first()}
     )
@@ -165,7 +167,11 @@ def _artifact_page(
     status: int = 200,
     tag_form: TagForm | None = None,
 ) -> HttpResponse:
-    versions = artifact.versions.select_related("author").prefetch_related("aliases")
+    versions = Paginator(
+        artifact.versions.select_related("author", "artifact__project__team")
+        .prefetch_related("aliases").order_by("-index"),
+        VERSIONS_PER_PAGE,
+    ).get_page(request.GET.get("page"))
     ctx = _context(access, artifact.project, ("Artifacts", None), (artifact.name, None))
     ctx["breadcrumbs"][2] = ("Artifacts", _artifacts_url(access, artifact.project))
     ctx.update({

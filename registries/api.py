@@ -9,14 +9,16 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
+from django.db.models import Count, Max, Prefetch, QuerySet
+from django.http import HttpRequest, HttpResponse
 from ninja import Router, Status
 
 from automations.subjects import absolute_url
 from config.api import ApiError
+from config.pagination import paginate
 from projects.models import Artifact, ArtifactVersion
 from projects.schemas import AliasIn, TagIn, check_tag
-from registries.models import Collection, LinkedVersion, Registry
+from registries.models import Collection, LinkedAlias, LinkedVersion, Registry
 from registries.schemas import SOURCE_MESSAGE, SOURCE_RE, LinkIn, RegistryIn
 from teams.access import Role, get_team
 from teams.models import Team
@@ -34,16 +36,30 @@ def registry_out(registry: Registry) -> dict[str, Any]:
     }
 
 
+def with_summaries(collections: QuerySet[Collection]) -> QuerySet[Collection]:
+    """Collections with what ``collection_out`` shows, in a fixed number of queries."""
+    return collections.select_related("registry").annotate(
+        n_versions=Count("versions", distinct=True), latest_index=Max("versions__index")
+    ).prefetch_related(
+        Prefetch("aliases", queryset=LinkedAlias.objects.select_related("version"))
+    )
+
+
 def collection_out(collection: Collection) -> dict[str, Any]:
-    latest = collection.versions.order_by("-index").first()
+    if hasattr(collection, "n_versions"):  # from ``with_summaries``
+        count, index = collection.n_versions, collection.latest_index
+        latest = None if index is None else f"v{index}"
+        aliases = collection.aliases.all()
+    else:
+        newest = collection.versions.order_by("-index").first()
+        count, latest = collection.versions.count(), newest.version if newest else None
+        aliases = collection.aliases.select_related("version")
     return {
         "name": collection.name,
         "registry": collection.registry.name,
-        "version_count": collection.versions.count(),
-        "latest": latest.version if latest else None,
-        "aliases": {
-            a.alias: a.version.version for a in collection.aliases.select_related("version")
-        },
+        "version_count": count,
+        "latest": latest,
+        "aliases": {a.alias: a.version.version for a in aliases},
         "tags": list(collection.tags),
         "created_at": collection.created_at.isoformat(),
     }
@@ -105,10 +121,13 @@ def _source(team: Team, text: str) -> ArtifactVersion:
         raise ApiError(404, "not_found", f"No artifact version {text} in this team.") from exc
 
 
-@router.get("/{team}/registries", summary="List registries")
-def list_registries(request: HttpRequest, team: str) -> list[dict[str, Any]]:
+@router.get("/{team}/registries", summary="List registries (limit, offset, Link)")
+def list_registries(
+    request: HttpRequest, response: HttpResponse, team: str
+) -> list[dict[str, Any]]:
     access = get_team(request.user, team)
-    return [registry_out(r) for r in access.team.registries.order_by("name")]
+    registries = access.team.registries.select_related("team").order_by("name", "id")
+    return [registry_out(r) for r in paginate(request, response, registries)]
 
 
 @router.post("/{team}/registries", response={201: dict}, summary="Create a registry (admin)")
@@ -128,20 +147,26 @@ def create_registry(
     return Status(201, registry_out(registry))
 
 
-@router.get("/{team}/registries/{registry}", summary="One registry with its collections")
-def get_registry(request: HttpRequest, team: str, registry: str) -> dict[str, Any]:
+@router.get(
+    "/{team}/registries/{registry}",
+    summary="One registry with its collections (collections: limit, offset, Link)",
+)
+def get_registry(
+    request: HttpRequest, response: HttpResponse, team: str, registry: str
+) -> dict[str, Any]:
     access = get_team(request.user, team)
     obj = _registry(access.team, registry)
-    collections = obj.collections.select_related("registry").order_by("name")
+    ordered = with_summaries(obj.collections.order_by("name", "id"))
+    collections = paginate(request, response, ordered)
     return {**registry_out(obj), "collections": [collection_out(c) for c in collections]}
 
 
 @router.get(
     "/{team}/registries/{registry}/collections/{collection}",
-    summary="One collection with its linked versions",
+    summary="One collection with its linked versions, newest first (limit, offset, Link)",
 )
 def get_collection(
-    request: HttpRequest, team: str, registry: str, collection: str
+    request: HttpRequest, response: HttpResponse, team: str, registry: str, collection: str
 ) -> dict[str, Any]:
     access = get_team(request.user, team)
     obj = _collection(_registry(access.team, registry), collection)
@@ -152,7 +177,8 @@ def get_collection(
         .prefetch_related("aliases")
         .order_by("-index")
     )
-    return {**collection_out(obj), "versions": [linked_out(v) for v in versions]}
+    page = paginate(request, response, versions)
+    return {**collection_out(obj), "versions": [linked_out(v) for v in page]}
 
 
 @router.post(

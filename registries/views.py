@@ -6,7 +6,9 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch
+from django.core.paginator import Paginator
+from django.db.models import Count, OuterRef, Prefetch, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -21,6 +23,9 @@ from registries.forms import (
 )
 from registries.models import LinkedVersion, Registry
 from teams.access import Role, TeamAccess, get_team
+
+COLLECTIONS_PER_PAGE = 20
+VERSIONS_SHOWN = 20  # newest versions shown per collection; the API pages through all
 
 
 def _registry(
@@ -42,11 +47,24 @@ def _registry_page(
     status: int = 200,
 ) -> HttpResponse:
     versions = LinkedVersion.objects.select_related(
-        "author", "source__artifact__project__team"
+        "author", "source__artifact__project__team", "mlflow_version"
     ).prefetch_related("aliases")
-    collections = registry.collections.prefetch_related(
-        Prefetch("versions", queryset=versions.order_by("-index"))
+    counts = (
+        LinkedVersion.objects.filter(collection=OuterRef("pk"))
+        .order_by().values("collection").annotate(n=Count("pk")).values("n")
     )
+    collections = Paginator(
+        registry.collections.annotate(n_versions=Coalesce(Subquery(counts), 0))
+        .prefetch_related(
+            # The newest versions of each collection only (one windowed query for the page).
+            Prefetch(
+                "versions",
+                queryset=versions.order_by("-index")[:VERSIONS_SHOWN],
+                to_attr="newest_versions",
+            )
+        ).order_by("name", "id"),
+        COLLECTIONS_PER_PAGE,
+    ).get_page(request.GET.get("page"))
     team = access.team
     ctx: dict[str, Any] = {
         "team": team,

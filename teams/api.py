@@ -9,11 +9,12 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Router, Status
 
 from automations.integration_health import set_enabled
 from config.api import ApiError
+from config.pagination import paginate
 from teams.access import Role, get_team
 from teams.models import Integration, Secret, Team
 from teams.schemas import (
@@ -43,10 +44,13 @@ def secret_out(secret: Secret) -> dict[str, Any]:
     }
 
 
-@router.get("/{team}/secrets", summary="List secrets (names and dates, never values)")
-def list_secrets(request: HttpRequest, team: str) -> list[dict[str, Any]]:
+@router.get(
+    "/{team}/secrets", summary="List secrets (names and dates, never values; limit, offset, Link)"
+)
+def list_secrets(request: HttpRequest, response: HttpResponse, team: str) -> list[dict[str, Any]]:
     access = get_team(request.user, team, need=Role.ADMIN)
-    return [secret_out(s) for s in access.team.secrets.order_by("name")]
+    secrets = access.team.secrets.order_by("name", "id")
+    return [secret_out(s) for s in paginate(request, response, secrets)]
 
 
 @router.put(
@@ -204,12 +208,15 @@ def _save(integration: Integration) -> None:
         ) from exc
 
 
-@router.get("/{team}/integrations", summary="List integrations")
-def list_integrations(request: HttpRequest, team: str) -> list[dict[str, Any]]:
+@router.get("/{team}/integrations", summary="List integrations (limit, offset, Link)")
+def list_integrations(
+    request: HttpRequest, response: HttpResponse, team: str
+) -> list[dict[str, Any]]:
     access = get_team(request.user, team, need=Role.ADMIN)
+    integrations = _integrations(access.team).order_by("name", "id")
     return [
         integration_out(i, signing_secret=False)
-        for i in _integrations(access.team).order_by("name")
+        for i in paginate(request, response, integrations)
     ]
 
 

@@ -6,7 +6,9 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, ProtectedError
+from django.core.paginator import Paginator
+from django.db.models import Count, Model, OuterRef, ProtectedError, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,6 +17,8 @@ from django.views.decorators.http import require_POST
 
 from automations.integration_health import set_enabled
 from automations.models import Event
+from projects.models import Artifact, Run
+from registries.models import Collection
 from teams.access import Role, TeamAccess, get_team, teams_of
 from teams.forms import (
     INTEGRATION_FORMS,
@@ -76,15 +80,34 @@ def _team_context(access: TeamAccess, *crumbs: tuple[str, str | None]) -> dict[s
     }
 
 
+PER_PAGE = 50
+
+
+def count_of(model: type[Model], field: str) -> Coalesce:
+    """How many ``model`` rows point at the outer row by ``field``: a correlated subquery
+    per shown row (no join of every run with every artifact)."""
+    counted = (
+        model.objects.filter(**{field: OuterRef("pk")})
+        .order_by().values(field).annotate(n=Count("pk")).values("n")
+    )
+    return Coalesce(Subquery(counted), 0)
+
+
 @login_required
 def team_home(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_team(request.user, slug)
     team = access.team
-    projects = team.projects.annotate(
-        n_runs=Count("runs", distinct=True), n_artifacts=Count("artifacts", distinct=True)
-    )
-    registries = team.registries.annotate(n_collections=Count("collections", distinct=True))
-    events = Event.objects.filter(team=team).select_related("project", "registry")[:15]
+    projects = team.projects.select_related("team").annotate(
+        n_runs=count_of(Run, "project"), n_artifacts=count_of(Artifact, "project")
+    ).order_by("name", "id")
+    registries = team.registries.select_related("team").annotate(
+        n_collections=count_of(Collection, "registry")
+    ).order_by("name", "id")
+    projects = Paginator(projects, PER_PAGE).get_page(request.GET.get("projects_page"))
+    registries = Paginator(registries, PER_PAGE).get_page(request.GET.get("registries_page"))
+    events = Event.objects.filter(team=team).select_related("project", "registry").order_by(
+        "-created_at", "-id"
+    )[:15]
     ctx = _team_context(access)
     ctx["breadcrumbs"] = [(team.name, None)]
     ctx.update({"projects": projects, "registries": registries, "events": events})
@@ -110,7 +133,9 @@ def team_settings(request: HttpRequest, slug: str) -> HttpResponse:
         Membership.objects.create(team=access.team, user=user, role=form.cleaned_data["role"])
         messages.success(request, f"{user.username} joined as {form.cleaned_data['role']}.")
         return redirect("team_settings", slug)
-    members = access.team.memberships.select_related("user").order_by("user__username")
+    members = Paginator(
+        access.team.memberships.select_related("user").order_by("user__username", "id"), PER_PAGE
+    ).get_page(request.GET.get("page"))
     return render(
         request,
         "teams/settings_members.html",
@@ -160,7 +185,12 @@ def settings_secrets(request: HttpRequest, slug: str) -> HttpResponse:
         )
         messages.success(request, f"Secret {form.cleaned_data['name']} saved.")
         return redirect("settings_secrets", slug)
-    secrets = access.team.secrets.only("name", "created_at", "updated_at", "team_id")
+    secrets = Paginator(
+        access.team.secrets.only("name", "created_at", "updated_at", "team_id").order_by(
+            "name", "id"
+        ),
+        PER_PAGE,
+    ).get_page(request.GET.get("page"))
     return render(
         request,
         "teams/settings_secrets.html",
@@ -200,9 +230,12 @@ def secret_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @login_required
 def settings_integrations(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_team(request.user, slug, need=Role.ADMIN)
-    integrations = access.team.integrations.select_related(
-        "webhook_url_secret", "bot_token_secret", "access_token_secret", "payload_secret"
-    )
+    integrations = Paginator(
+        access.team.integrations.select_related(
+            "webhook_url_secret", "bot_token_secret", "access_token_secret", "payload_secret"
+        ).order_by("name", "id"),
+        PER_PAGE,
+    ).get_page(request.GET.get("page"))
     return render(
         request,
         "teams/settings_integrations.html",

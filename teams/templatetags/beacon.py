@@ -53,3 +53,11 @@ def num(value: Any) -> str:
 def items_sorted(value: dict[str, Any] | None) -> list[tuple[str, Any]]:
     """A dict's items in key order, for stable tables."""
     return sorted((value or {}).items())
+
+
+@register.simple_tag(takes_context=True)
+def page_query(context: template.Context, param: str, number: int) -> str:
+    """The current query string with ``param`` (a page number parameter) replaced."""
+    params = context["request"].GET.copy()
+    params[param] = str(number)
+    return "?" + params.urlencode()
