@@ -47,8 +47,11 @@ def burst(receiver: _setup.CountingReceiver, env: dict[str, str], destinations: 
           count: int, tag: str) -> float:
     """Deliveries per second of one burst of ``count`` failed runs through a new cluster."""
     from django.db import transaction
+    from django.db.models import Max
+    from django.utils import timezone
     from django_q.conf import Conf
 
+    from automations.models import Event
     from projects.models import Project, Run
     from teams.models import Team
     from tests.support.factories import make_automation, make_webhook
@@ -74,10 +77,15 @@ def burst(receiver: _setup.CountingReceiver, env: dict[str, str], destinations: 
                 run = Run.start(projects[n % destinations], author=user, run_id=f"{tag}-{n}")
                 run.set_state("failed", user)
             started = time.perf_counter()
+            committed = timezone.now()
         if not receiver.wait_for(count, timeout=300):
             raise SystemExit(f"{tag}: only {len(receiver.ids)}/{count} delivered:\n"
                              f"{cluster.log[-3000:]}")
         elapsed = time.perf_counter() - started
+        last = Event.objects.filter(type="RUN_STATE", project__in=projects).aggregate(
+            last=Max("processed_at"))["last"]
+        print(f"  ({tag}: events processed {(last - committed).total_seconds():.1f}s, "
+              f"all delivered {elapsed:.1f}s after the commit)", file=sys.stderr)
         duplicates = sum(receiver.ids.values()) - len(receiver.ids)
         if duplicates:
             raise SystemExit(f"{tag}: {duplicates} duplicate(s) without any fault")
