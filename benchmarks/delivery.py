@@ -130,14 +130,14 @@ def metric_backlog(env: dict[str, str]) -> tuple[str, bool]:
         make_automation(project, hook, event_type="RUN_METRIC_THRESHOLD", name=f"m{m}",
                         filter={"metric": f"m{m % 5}", "window": 5, "agg": "avg",
                                 "cmp": "gt", "threshold": 10.0})
-    run = Run.start(project, author=user, run_id="metrics")
     key = ApiKey.issue(user, "metrics")[1]
     client = Client(headers={"Authorization": f"Bearer {key}"})
     cluster = start_qcluster({"LOG_LEVEL": "INFO", **env})
-    Conf.CLUSTER_NAME = cluster.name
+    Conf.CLUSTER_NAME = cluster.name  # before the run starts: its event goes to this queue
     backlog: list[int] = []
     try:
         cluster.wait_ready(60)
+        run = Run.start(project, author=user, run_id="metrics")
         url = f"/api/v1/teams/bench/projects/metrics/runs/{run.run_id}/history"
         rate, seconds, rows = 5, 10, 10
         started = time.monotonic()
