@@ -44,3 +44,9 @@ bench: install
 	$(BIN)/python benchmarks/mlflow_ingest.py
 	$(BIN)/python benchmarks/wandb_filestream.py
 	$(BIN)/python benchmarks/pages.py
+	@echo "| what | Beacon | same-run baseline | ratio |"
+	@echo "|---|---|---|---|"
+	$(BIN)/python benchmarks/delivery.py embedded
+	$(BIN)/python benchmarks/delivery.py postgres
+	$(BIN)/python benchmarks/ingest.py embedded
+	$(BIN)/python benchmarks/ingest.py postgres

@@ -312,10 +312,29 @@ def _skipped(
     )
 
 
+def destination_busy(execution_id: int) -> bool:
+    """Whether the execution's destination already has its share of deliveries in
+    flight: the thread sending one of them claims the next one due when it ends
+    (:meth:`automations.runtime.DeliveryRuntime._run`), a poller otherwise."""
+    integration_id = (
+        Execution.objects.filter(pk=execution_id)
+        .values_list("automation__integration_id", flat=True).first()
+    )
+    if integration_id is None:
+        return False
+    return in_flight(integration_id, timezone.now()) >= settings.BEACON_DELIVERY_PER_DESTINATION
+
+
 def enqueue_delivery(execution_id: int) -> None:
+    """Queue the fast path of a new execution's delivery, unless its destination is busy:
+    a burst to one receiver then costs no task per execution, each ending delivery
+    hands over to the next (a queued task would only find the destination full)."""
     from django_q.tasks import async_task
 
-    async_task("automations.tasks.deliver", execution_id, task_name=f"deliver-{execution_id}")
+    if settings.BEACON_DELIVERY_THREADS > 0 and destination_busy(execution_id):
+        return
+    async_task("automations.tasks.deliver", execution_id, task_name=f"deliver-{execution_id}",
+               save=False)
 
 
 def enqueue_delivery_on_commit(execution_id: int) -> None:
@@ -537,6 +556,31 @@ def claim(execution_id: int) -> bool:
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=due))
             .update(claimed_until=now + claim_lease())
         )
+
+
+def claim_next(integration_id: int) -> int | None:
+    """Claim the oldest due delivery to ``integration_id`` (None when there is none or
+    the destination is full): a thread that just recorded a delivery to it goes on with
+    the next on the same connection, no queue or poller in between."""
+    now = timezone.now()
+    with transaction.atomic():
+        Integration.objects.select_for_update().filter(pk=integration_id).first()
+        if in_flight(integration_id, now) >= settings.BEACON_DELIVERY_PER_DESTINATION:
+            return None
+        due = (
+            Execution.objects.filter(status=Execution.Status.PENDING,
+                                     automation__integration_id=integration_id)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .filter(unclaimed(now))
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", flat=True)[:1]
+        )
+        for execution_id in due:
+            if Execution.objects.filter(pk=execution_id, status=Execution.Status.PENDING).filter(
+                unclaimed(now)
+            ).update(claimed_until=now + claim_lease()):
+                return execution_id
+    return None
 
 
 def release(execution_id: int) -> None:

@@ -71,4 +71,8 @@ def queue_on_commit(enqueue: Callable[[int], None], pk: int, what: str) -> None:
 def enqueue_event(event_id: int) -> None:
     from django_q.tasks import async_task
 
-    async_task("automations.tasks.process_event", event_id, task_name=f"event-{event_id}")
+    # save=False: a successful task leaves no result row (the event records its own
+    # processing); saving one costs the cluster's monitor a locked scan of up to
+    # ``save_limit`` results per task. Failed tasks are still saved.
+    async_task("automations.tasks.process_event", event_id, task_name=f"event-{event_id}",
+               save=False)

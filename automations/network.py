@@ -145,16 +145,24 @@ def checked_socket(host: str, sock: socket.socket) -> socket.socket:
 
 class Deadlines:
     """One daemon thread that shuts down sockets still open past their deadline;
-    a blocked read then returns and the client reports a connection error."""
+    a blocked read then returns and the client reports a connection error.
+
+    Watching a socket again moves its deadline (a kept-alive connection gets a
+    new one for each request sent on it): only its latest deadline counts."""
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, weakref.ref[socket.socket]]] = []
+        self._latest: weakref.WeakKeyDictionary[socket.socket, float] = (
+            weakref.WeakKeyDictionary()
+        )
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
 
     def watch(self, sock: socket.socket, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
         with self._cond:
-            heapq.heappush(self._heap, (time.monotonic() + seconds, id(sock), weakref.ref(sock)))
+            self._latest[sock] = deadline
+            heapq.heappush(self._heap, (deadline, id(sock), weakref.ref(sock)))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, daemon=True,
                                                 name="beacon-socket-deadlines")
@@ -172,8 +180,10 @@ class Deadlines:
                     self._cond.wait(delay)
                     continue
                 heapq.heappop(self._heap)
-            sock = ref()
-            if sock is not None and sock.fileno() != -1:
+                sock = ref()
+                if sock is None or self._latest.get(sock) != deadline:
+                    continue  # gone, or watched again since: a later deadline counts
+            if sock.fileno() != -1:
                 try:
                     sock.shutdown(socket.SHUT_RDWR)
                 except OSError:
@@ -206,6 +216,12 @@ class GuardedHTTPConnection(HTTPConnection):
         super().connect()
         watched(self.sock)
 
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        # A kept-alive connection's deadline starts again with each request.
+        if self.sock is not None:
+            watched(self.sock)
+        super().request(*args, **kwargs)
+
 
 class GuardedHTTPSConnection(HTTPSConnection):
     """The TLS variant: the peer is checked before the handshake; the certificate
@@ -217,6 +233,11 @@ class GuardedHTTPSConnection(HTTPSConnection):
     def connect(self) -> None:
         super().connect()
         watched(self.sock)  # the TLS socket (wrapping detaches the plain one)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        if self.sock is not None:
+            watched(self.sock)
+        super().request(*args, **kwargs)
 
 
 class GuardedHTTPConnectionPool(HTTPConnectionPool):
@@ -255,6 +276,40 @@ def guarded_session() -> requests.Session:
     return session
 
 
+SESSIONS_PER_THREAD = 32
+_sessions = threading.local()
+
+
+def destination_session(url: str) -> requests.Session:
+    """This thread's guarded session for the URL's scheme, host and port, kept between
+    sends so that a burst to one receiver reuses its connection (no TCP or TLS set-up
+    per delivery). Each new connection's peer is still checked before a byte is sent;
+    a reused one is the connection that was checked. Each thread keeps sessions for
+    its ``SESSIONS_PER_THREAD`` most recent destinations (the oldest is closed)."""
+    parts = urlsplit(url)
+    key = (parts.scheme, parts.hostname, parts.port)
+    cache: dict[tuple[Any, ...], requests.Session] | None = getattr(_sessions, "cache", None)
+    if cache is None:
+        cache = _sessions.cache = {}
+    session = cache.pop(key, None)
+    if session is None:
+        session = guarded_session()
+        while len(cache) >= SESSIONS_PER_THREAD:
+            cache.pop(next(iter(cache))).close()
+    cache[key] = session  # most recently used last
+    return session
+
+
+def forget_session(url: str) -> None:
+    """Close this thread's session for the URL's destination (after a failed send: the
+    next one starts on a fresh connection)."""
+    parts = urlsplit(url)
+    cache = getattr(_sessions, "cache", None) or {}
+    session = cache.pop((parts.scheme, parts.hostname, parts.port), None)
+    if session is not None:
+        session.close()
+
+
 # --- urllib (Slack incoming webhooks) ---------------------------------------------------
 
 
@@ -280,6 +335,11 @@ class PeerCheckedHTTPSConnection(http.client.HTTPSConnection, PeerCheckedHTTPCon
     def connect(self) -> None:
         super().connect()
         watched(self.sock)  # the TLS socket (wrapping detaches the plain one)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        if self.sock is not None:
+            watched(self.sock)
+        super().request(*args, **kwargs)
 
 
 class RefuseRedirects(urllib.request.HTTPRedirectHandler):

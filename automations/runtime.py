@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 EVENT_CHECK_EVERY = 10.0
 # The longest the poller waits after failures (a database that is down).
 MAX_PAUSE = 5.0
+# A thread delivers at most this many to one destination in a row, then lets the
+# poller share its thread out again.
+PIPELINE_MAX = 200
 
 
 class DeliveryRuntime:
@@ -114,9 +117,19 @@ class DeliveryRuntime:
             self._busy -= 1
 
     def _run(self, execution_id: int) -> None:
+        """Deliver ``execution_id``, then the next ones due to the same destination
+        (one at a time, each claimed after the previous one is recorded, so a kill
+        interrupts at most one send per slot of the destination)."""
         close_old_connections()
         try:
-            dispatch.deliver_claimed(execution_id)
+            for _ in range(PIPELINE_MAX):
+                execution = dispatch.deliver_claimed(execution_id)
+                if self._stopped.is_set():
+                    break
+                following = dispatch.claim_next(execution.automation.integration_id)
+                if following is None:
+                    break
+                execution_id = following
         except Exception:
             # The claim runs out and the delivery is made again (at-least-once).
             log.exception("delivery of execution %s failed", execution_id)

@@ -18,7 +18,7 @@ from automations.actions.base import (
     kept,
     stopwatch,
 )
-from automations.network import NetworkRefused, check_url, guarded_session
+from automations.network import NetworkRefused, check_url, destination_session, forget_session
 from automations.signing import mlflow_headers, standard_headers, wandb_signature
 from teams.models import without_url_parts
 
@@ -102,25 +102,28 @@ class WebhookAction(Action):
         except OSError as exc:
             return result(ok=False, error=str(exc))
         try:
-            with guarded_session() as session:
-                response = session.post(
-                    url,
-                    data=body.encode(),
-                    headers=self.headers(body, webhook_id),
-                    timeout=(
-                        settings.BEACON_WEBHOOK_CONNECT_TIMEOUT,
-                        settings.BEACON_WEBHOOK_READ_TIMEOUT,
-                    ),
-                    allow_redirects=False,
-                )
+            # The destination's session of this thread: a burst reuses its connection.
+            response = destination_session(url).post(
+                url,
+                data=body.encode(),
+                headers=self.headers(body, webhook_id),
+                timeout=(
+                    settings.BEACON_WEBHOOK_CONNECT_TIMEOUT,
+                    settings.BEACON_WEBHOOK_READ_TIMEOUT,
+                ),
+                allow_redirects=False,
+            )
+            text = kept(response.text)
         except NetworkRefused as exc:  # the connection reached a forbidden address
+            forget_session(url)
             return result(ok=False, error=str(exc), permanent=True)
         except requests.Timeout as exc:
+            forget_session(url)
             return result(ok=False, error=f"Timed out: {exc}")
         except requests.RequestException as exc:
+            forget_session(url)
             return result(ok=False, error=f"Could not connect: {exc}")
         status = response.status_code
-        text = kept(response.text)
         if 200 <= status < 300:
             return result(ok=True, status=status, response_excerpt=text)
         if 300 <= status < 400:

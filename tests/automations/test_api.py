@@ -354,7 +354,7 @@ def test_redeliver_queues_a_new_execution_with_the_same_webhook_id(
     assert again.redelivery_of == execution and again.trigger == "redelivery"
     assert again.webhook_id == execution.webhook_id and again.status == "pending"
     async_task.assert_called_once_with("automations.tasks.deliver", again.pk,
-                                       task_name=f"deliver-{again.pk}")
+                                       task_name=f"deliver-{again.pk}", save=False)
     assert admin_api.post(f"/teams/acme/executions/{again.pk}/redeliver").status_code == 409
 
 

@@ -128,7 +128,8 @@ def test_deliveries_are_queued_only_after_commit(
             callback()
 
     async_task.assert_called_once_with(
-        "automations.tasks.deliver", execution.pk, task_name=f"deliver-{execution.pk}"
+        "automations.tasks.deliver", execution.pk, task_name=f"deliver-{execution.pk}",
+        save=False,
     )
 
 
