@@ -306,21 +306,26 @@ class Run(models.Model):
         return True
 
     def _emit_state(self, previous: str | None, user: Any, reason: str = "") -> None:
+        self._emit(
+            "RUN_STATE",
+            user,
+            state=self.state,
+            previous_state=previous,
+            **({"reason": reason} if reason else {}),
+        )
+
+    def _emit(self, event: str, user: Any, **data: Any) -> None:
+        """Emit a run event: ``{"run": run_data(self), **data}``."""
         from automations.emit import emit_event
         from automations.subjects import run_data
 
         emit_event(
-            "RUN_STATE",
+            event,
             self.project,
             subject=self.ref,
             subject_url=self.get_absolute_url(),
             author=user,
-            data={
-                "run": run_data(self),
-                "state": self.state,
-                "previous_state": previous,
-                **({"reason": reason} if reason else {}),
-            },
+            data={"run": run_data(self), **data},
         )
 
     def unstored(self, rows: list[HistoryRow]) -> list[HistoryRow]:
@@ -479,23 +484,7 @@ class Run(models.Model):
         return len(points)
 
     def _emit_metric(self, names: list[str], first: int, last: int, rows: int, user: Any) -> None:
-        from automations.emit import emit_event
-        from automations.subjects import run_data
-
-        emit_event(
-            "RUN_METRIC",
-            self.project,
-            subject=self.ref,
-            subject_url=self.get_absolute_url(),
-            author=user,
-            data={
-                "run": run_data(self),
-                "metrics": names,
-                "first_step": first,
-                "last_step": last,
-                "rows": rows,
-            },
-        )
+        self._emit("RUN_METRIC", user, metrics=names, first_step=first, last_step=last, rows=rows)
 
     def history(self, key: str) -> list[tuple[int, float]]:
         """Every ``(step, value)`` of one metric, in step order."""
