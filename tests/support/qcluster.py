@@ -155,3 +155,20 @@ def running_qcluster(env: dict[str, str] | None = None) -> Iterator[QCluster]:
         Conf.CLUSTER_NAME = previous
         cluster.stop()
         cluster.log_path.unlink(missing_ok=True)
+
+
+def wait_until_quiet(timeout: float = 30.0) -> None:
+    """Until every event is processed and no execution is pending (bounded polling):
+    the worker of ``running_qcluster`` is done with what the test triggered."""
+    from automations.models import Event, Execution
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = (
+            Event.objects.filter(processed_at__isnull=True).exists()
+            or Execution.objects.filter(status=Execution.Status.PENDING).exists()
+        )
+        if not busy:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the worker did not finish within {timeout}s")
