@@ -161,11 +161,3 @@ def double(value: Any, name: str) -> float:
         except ValueError:
             pass
     raise invalid(f"Field '{name}' must be a number, got {value!r}."[:300])
-
-
-def encode_double(value: float) -> float | str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value

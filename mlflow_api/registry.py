@@ -24,7 +24,7 @@ from mlflow_api.runs import parse_pairs
 from mlflow_api.search import Page, parse_filter
 from mlflow_api.shapes import key_values
 from projects import files
-from projects.models import Artifact, ArtifactVersion, Source
+from projects.models import Artifact, ArtifactVersion, Source, TaggedMixin
 from registries.models import Collection, Registry
 from teams.models import Team
 
@@ -182,18 +182,36 @@ def search_models(call: Call) -> dict[str, Any]:
     return out
 
 
+def _set_tag(
+    owner: RegisteredModel | ModelVersion, tagged: TaggedMixin, key: str, value: str, user: Any
+) -> None:
+    """Set MLflow tag ``key`` on ``owner`` (a registered model or model version) and
+    mirror it as the label ``key.value`` on ``tagged`` (its collection or linked
+    version); a new value for a key replaces the old label. Call inside a transaction."""
+    old = owner.tags.get(key)
+    if old is not None and old != value:
+        tagged.remove_tag(strict_tag_label(key, old), user)
+    owner.tags = {**owner.tags, key: value}
+    owner.updated_at = timezone.now()
+    owner.save(update_fields=["tags", "updated_at"])
+    tagged.add_tag(strict_tag_label(key, value), user)
+
+
+def _delete_tag(
+    owner: RegisteredModel | ModelVersion, tagged: TaggedMixin, key: str, user: Any
+) -> None:
+    """Drop MLflow tag ``key`` (present) from ``owner`` and its label from ``tagged``."""
+    tagged.remove_tag(strict_tag_label(key, owner.tags[key]), user)
+    owner.tags = {k: v for k, v in owner.tags.items() if k != key}
+    owner.save(update_fields=["tags"])
+
+
 def set_model_tag(call: Call) -> dict[str, Any]:
     call.need_write()
     (key, value), = parse_pairs([call.data], "tag", 8000)
     with transaction.atomic():
         rm = find_model_by_name(call, _name(call))
-        old = rm.tags.get(key)
-        if old is not None and old != value:
-            rm.collection.remove_tag(strict_tag_label(key, old), call.user)
-        rm.tags = {**rm.tags, key: value}
-        rm.updated_at = timezone.now()
-        rm.save(update_fields=["tags", "updated_at"])
-        rm.collection.add_tag(strict_tag_label(key, value), call.user)
+        _set_tag(rm, rm.collection, key, value, call.user)
     return {}
 
 
@@ -204,9 +222,7 @@ def delete_model_tag(call: Call) -> dict[str, Any]:
         rm = find_model_by_name(call, _name(call))
         if key not in rm.tags:
             raise not_found(f"No tag with key {key!r} on registered model {rm.name}.")
-        rm.collection.remove_tag(strict_tag_label(key, rm.tags[key]), call.user)
-        rm.tags = {k: v for k, v in rm.tags.items() if k != key}
-        rm.save(update_fields=["tags"])
+        _delete_tag(rm, rm.collection, key, call.user)
     return {}
 
 
@@ -347,13 +363,7 @@ def set_version_tag(call: Call) -> dict[str, Any]:
         mv = find_version(call, _name(call), call.str("version", required=True))
         mv = ModelVersion.objects.select_for_update(of=("self",)).select_related(
             "linked__collection__registry__team", "registered_model").get(pk=mv.pk)
-        old = mv.tags.get(key)
-        if old is not None and old != value:
-            mv.linked.remove_tag(strict_tag_label(key, old), call.user)
-        mv.tags = {**mv.tags, key: value}
-        mv.updated_at = timezone.now()
-        mv.save(update_fields=["tags", "updated_at"])
-        mv.linked.add_tag(strict_tag_label(key, value), call.user)
+        _set_tag(mv, mv.linked, key, value, call.user)
     return {}
 
 
@@ -364,9 +374,7 @@ def delete_version_tag(call: Call) -> dict[str, Any]:
         mv = find_version(call, _name(call), call.str("version", required=True))
         if key not in mv.tags:
             raise not_found(f"No tag with key {key!r} on this model version.")
-        mv.linked.remove_tag(strict_tag_label(key, mv.tags[key]), call.user)
-        mv.tags = {k: v for k, v in mv.tags.items() if k != key}
-        mv.save(update_fields=["tags"])
+        _delete_tag(mv, mv.linked, key, call.user)
     return {}
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from mlflow_api.calls import Call, double, encode_double, integer, text
+from mlflow_api.calls import Call, double, integer, text
 from mlflow_api.errors import MlflowError, invalid
 from mlflow_api.mapping import (
     STATUS_TO_STATE,
@@ -26,7 +26,7 @@ from mlflow_api.mapping import (
 from mlflow_api.models import LoggedModel, RunRecord
 from mlflow_api.search import Page, page_token, parse_filter, parse_order_by, sort_entities
 from mlflow_api.shapes import metric_out, param_value, run_out, run_tags
-from projects.models import LoggedPoint, MetricPoint, Run, Source, decode_number
+from projects.models import LoggedPoint, MetricPoint, Run, Source, decode_number, encode_number
 
 MAX_METRICS = 1000
 MAX_PARAMS_TAGS = 100
@@ -145,7 +145,7 @@ def store_metrics(
         if model is None:
             raise MlflowError("RESOURCE_DOES_NOT_EXIST", f"Logged model '{model_id}' not found.")
         model.metrics = [*model.metrics, *(
-            {"key": p.key, "value": encode_double(p.value), "step": p.step,
+            {"key": p.key, "value": encode_number(p.value), "step": p.step,
              "timestamp": millis(p.at or timezone.now()), "run_id": run.run_id}
             for p in points
         )]

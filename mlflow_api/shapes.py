@@ -7,7 +7,6 @@ from typing import Any
 
 from django.db.models import Max
 
-from mlflow_api.calls import encode_double
 from mlflow_api.mapping import (
     STATE_TO_STATUS,
     artifact_location,
@@ -18,7 +17,7 @@ from mlflow_api.mapping import (
     run_artifact_uri,
 )
 from mlflow_api.models import RunRecord
-from projects.models import MetricPoint, Project, Run, decode_number
+from projects.models import MetricPoint, Project, Run, decode_number, encode_number
 
 
 def key_values(items: dict[str, Any]) -> list[dict[str, str]]:
@@ -65,7 +64,7 @@ def latest_metrics(run: Run) -> list[dict[str, Any]]:
         top = tops.get(key)
         out.append({
             "key": key,
-            "value": encode_double(decode_number(value)),
+            "value": encode_number(decode_number(value)),
             "timestamp": millis(top["at"]) if top else millis(run.updated_at),
             "step": top["step"] if top else 0,
         })
@@ -102,7 +101,7 @@ def run_out(run: Run, record: RunRecord | None = None) -> dict[str, Any]:
 def metric_out(key: str, point: MetricPoint) -> dict[str, Any]:
     return {
         "key": key,
-        "value": encode_double(point.as_float),
+        "value": encode_number(point.as_float),
         "timestamp": millis(point.created_at),
         "step": point.step,
     }

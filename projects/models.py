@@ -59,6 +59,34 @@ def change_tags(obj: models.Model, tag: str, *, add: bool) -> bool:
     return True
 
 
+class TaggedMixin:
+    """``add_tag`` / ``remove_tag`` for a model with a ``tags`` JSON list.
+
+    A model names its two events in ``tag_events`` (add, remove) and emits one with
+    ``_emit_tag_event``; both run in the transaction that changed the tags."""
+
+    tag_events: tuple[str, str]
+
+    def add_tag(self, tag: str, author: Any = None) -> bool:
+        """Add ``tag``; emits the model's add event unless it was there.
+        Raises ``ValueError`` for a malformed tag."""
+        return self._change_tag(tag, author, add=True)
+
+    def remove_tag(self, tag: str, author: Any = None) -> bool:
+        """Remove ``tag``; emits the model's remove event unless it was not there."""
+        return self._change_tag(tag, author, add=False)
+
+    def _change_tag(self, tag: str, author: Any, *, add: bool) -> bool:
+        with transaction.atomic():
+            if not change_tags(self, tag, add=add):  # type: ignore[arg-type]
+                return False
+            self._emit_tag_event(self.tag_events[0 if add else 1], tag, author)
+        return True
+
+    def _emit_tag_event(self, event: str, tag: str, author: Any) -> None:
+        raise NotImplementedError
+
+
 def move_alias(
     alias_model: type[models.Model], owner: dict[str, Any], version: models.Model, alias: str
 ) -> bool:
@@ -278,21 +306,26 @@ class Run(models.Model):
         return True
 
     def _emit_state(self, previous: str | None, user: Any, reason: str = "") -> None:
+        self._emit(
+            "RUN_STATE",
+            user,
+            state=self.state,
+            previous_state=previous,
+            **({"reason": reason} if reason else {}),
+        )
+
+    def _emit(self, event: str, user: Any, **data: Any) -> None:
+        """Emit a run event: ``{"run": run_data(self), **data}``."""
         from automations.emit import emit_event
         from automations.subjects import run_data
 
         emit_event(
-            "RUN_STATE",
+            event,
             self.project,
             subject=self.ref,
             subject_url=self.get_absolute_url(),
             author=user,
-            data={
-                "run": run_data(self),
-                "state": self.state,
-                "previous_state": previous,
-                **({"reason": reason} if reason else {}),
-            },
+            data={"run": run_data(self), **data},
         )
 
     def unstored(self, rows: list[HistoryRow]) -> list[HistoryRow]:
@@ -451,23 +484,7 @@ class Run(models.Model):
         return len(points)
 
     def _emit_metric(self, names: list[str], first: int, last: int, rows: int, user: Any) -> None:
-        from automations.emit import emit_event
-        from automations.subjects import run_data
-
-        emit_event(
-            "RUN_METRIC",
-            self.project,
-            subject=self.ref,
-            subject_url=self.get_absolute_url(),
-            author=user,
-            data={
-                "run": run_data(self),
-                "metrics": names,
-                "first_step": first,
-                "last_step": last,
-                "rows": rows,
-            },
-        )
+        self._emit("RUN_METRIC", user, metrics=names, first_step=first, last_step=last, rows=rows)
 
     def history(self, key: str) -> list[tuple[int, float]]:
         """Every ``(step, value)`` of one metric, in step order."""
@@ -662,8 +679,10 @@ class Artifact(models.Model):
         return version, True
 
 
-class ArtifactVersion(models.Model):
+class ArtifactVersion(TaggedMixin, models.Model):
     """An immutable version ``v<index>`` of an artifact."""
+
+    tag_events = ("ADD_ARTIFACT_TAG", "REMOVE_ARTIFACT_TAG")  # project scope
 
     artifact = models.ForeignKey(Artifact, models.CASCADE, related_name="versions")
     index = models.PositiveIntegerField()
@@ -720,32 +739,18 @@ class ArtifactVersion(models.Model):
             )
         return True
 
-    def add_tag(self, tag: str, author: Any = None) -> bool:
-        """Add ``tag``; emits ``ADD_ARTIFACT_TAG`` (project scope) unless it was there.
-        Raises ``ValueError`` for a malformed tag."""
-        return self._change_tag(tag, author, add=True)
+    def _emit_tag_event(self, event: str, tag: str, author: Any) -> None:
+        from automations.emit import emit_event
+        from automations.subjects import version_data
 
-    def remove_tag(self, tag: str, author: Any = None) -> bool:
-        """Remove ``tag``; emits ``REMOVE_ARTIFACT_TAG`` (project scope) unless it was not there."""
-        return self._change_tag(tag, author, add=False)
-
-    def _change_tag(self, tag: str, author: Any, *, add: bool) -> bool:
-        with transaction.atomic():
-            if not change_tags(self, tag, add=add):
-                return False
-            from automations.emit import emit_event
-            from automations.subjects import version_data
-
-            emit_event(
-                "ADD_ARTIFACT_TAG" if add else "REMOVE_ARTIFACT_TAG",
-                self.artifact.project,
-                subject=f"{self.ref} #{tag}",
-                subject_url=self.artifact.get_absolute_url(),
-                author=author,
-                data={"artifact": version_data(self), "tag": tag},
-            )
-        return True
-
+        emit_event(
+            event,
+            self.artifact.project,
+            subject=f"{self.ref} #{tag}",
+            subject_url=self.artifact.get_absolute_url(),
+            author=author,
+            data={"artifact": version_data(self), "tag": tag},
+        )
 
 class ArtifactAlias(models.Model):
     """An alias names at most one version of an artifact at a time."""

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from projects import files
 from projects.chart_marks import automation_marks
 from projects.forms import AliasForm, TagForm
-from projects.models import Artifact, ArtifactVersion, Project, Run
+from projects.models import Artifact, ArtifactVersion, Project, Run, TaggedMixin
 from projects.recent import recent_rows
 from projects.series import DEFAULT_POINTS, SeriesQuery, metric_series
 from teams.access import Role, TeamAccess, get_team
@@ -222,13 +222,19 @@ def artifact_tag(
             request, access, artifact, AliasForm(artifact=artifact), status=400, tag_form=form
         )
     version, tag = form.cleaned_data["version"], form.cleaned_data["tag"]
-    if action == "add":
-        if version.add_tag(tag, request.user):
-            messages.success(request, f"Tagged {version.version} {tag}.")
-        else:
-            messages.info(request, f"{version.version} was already tagged {tag}.")
-    elif version.remove_tag(tag, request.user):
-        messages.success(request, f"Removed tag {tag} from {version.version}.")
-    else:
-        messages.info(request, f"{version.version} had no tag {tag}.")
+    change_tag(request, version, tag, version.version, action)
     return redirect(artifact.get_absolute_url())
+
+
+def change_tag(request: HttpRequest, obj: TaggedMixin, tag: str, where: str, action: str) -> None:
+    """Add (``action`` "add") or remove ``tag`` on ``obj`` and tell the user what
+    happened; ``where`` names ``obj`` in the message. Registry pages use it too."""
+    if action == "add":
+        if obj.add_tag(tag, request.user):
+            messages.success(request, f"Tagged {where} {tag}.")
+        else:
+            messages.info(request, f"{where} was already tagged {tag}.")
+    elif obj.remove_tag(tag, request.user):
+        messages.success(request, f"Removed tag {tag} from {where}.")
+    else:
+        messages.info(request, f"{where} had no tag {tag}.")

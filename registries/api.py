@@ -237,6 +237,21 @@ def _linked(collection: Collection, version: str) -> LinkedVersion:
 COLLECTION_PATH = "/{team}/registries/{registry}/collections/{collection}"
 
 
+def _unlinked_meanwhile(linked: LinkedVersion) -> ApiError:
+    return ApiError(404, "not_found", f"{linked.ref} was unlinked meanwhile.")
+
+
+def _change_linked_tag(linked: LinkedVersion, tag: str, user: Any, *, add: bool) -> None:
+    """Add (or remove) ``tag``; a 404 when a concurrent request unlinked the version."""
+    try:
+        if add:
+            linked.add_tag(tag, user)
+        else:
+            linked.remove_tag(tag, user)
+    except LinkedVersion.DoesNotExist as exc:
+        raise _unlinked_meanwhile(linked) from exc
+
+
 @router.delete(
     COLLECTION_PATH + "/versions/{version}",
     response={204: None},
@@ -248,7 +263,7 @@ def unlink_version(
     access = get_team(request.user, team, need=Role.MEMBER)
     linked = _linked(_collection(_registry(access.team, registry), collection), version)
     if not linked.unlink(request.user):
-        raise ApiError(404, "not_found", f"{linked.ref} was unlinked meanwhile.")
+        raise _unlinked_meanwhile(linked)
     return Status(204, None)
 
 
@@ -263,10 +278,7 @@ def add_linked_tag(
 ) -> dict[str, Any]:
     access = get_team(request.user, team, need=Role.MEMBER)
     linked = _linked(_collection(_registry(access.team, registry), collection), version)
-    try:
-        linked.add_tag(payload.tag, request.user)
-    except LinkedVersion.DoesNotExist as exc:  # unlinked by a concurrent request
-        raise ApiError(404, "not_found", f"{linked.ref} was unlinked meanwhile.") from exc
+    _change_linked_tag(linked, payload.tag, request.user, add=True)
     return linked_out(linked)
 
 
@@ -281,10 +293,7 @@ def remove_linked_tag(
     access = get_team(request.user, team, need=Role.MEMBER)
     linked = _linked(_collection(_registry(access.team, registry), collection), version)
     check_tag(tag)
-    try:
-        linked.remove_tag(tag, request.user)
-    except LinkedVersion.DoesNotExist as exc:  # unlinked by a concurrent request
-        raise ApiError(404, "not_found", f"{linked.ref} was unlinked meanwhile.") from exc
+    _change_linked_tag(linked, tag, request.user, add=False)
     return Status(204, None)
 
 

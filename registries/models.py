@@ -13,7 +13,7 @@ from projects.models import (
     VERSION_RE,
     ArtifactVersion,
     Source,
-    change_tags,
+    TaggedMixin,
     move_alias,
     source_field,
     validate_alias,
@@ -89,7 +89,9 @@ class Registry(models.Model):
         return linked
 
 
-class Collection(models.Model):
+class Collection(TaggedMixin, models.Model):
+    tag_events = ("ADD_COLLECTION_TAG", "REMOVE_COLLECTION_TAG")
+
     registry = models.ForeignKey(Registry, models.CASCADE, related_name="collections")
     name = models.CharField(max_length=128, validators=[name_validator])
     tags = models.JSONField(default=list, blank=True)
@@ -112,35 +114,22 @@ class Collection(models.Model):
     def ref(self) -> str:
         return f"{self.registry.team.slug}/{self.registry.name}/{self.name}"
 
-    def add_tag(self, tag: str, author: Any = None) -> bool:
-        """Add ``tag``; emits ``ADD_COLLECTION_TAG`` unless it was there.
-        Raises ``ValueError`` for a malformed tag."""
-        return self._change_tag(tag, author, add=True)
+    def _emit_tag_event(self, event: str, tag: str, author: Any) -> None:
+        from automations.emit import emit_event
+        from automations.subjects import collection_data
 
-    def remove_tag(self, tag: str, author: Any = None) -> bool:
-        """Remove ``tag``; emits ``REMOVE_COLLECTION_TAG`` unless it was not there."""
-        return self._change_tag(tag, author, add=False)
-
-    def _change_tag(self, tag: str, author: Any, *, add: bool) -> bool:
-        with transaction.atomic():
-            if not change_tags(self, tag, add=add):
-                return False
-            from automations.emit import emit_event
-            from automations.subjects import collection_data
-
-            emit_event(
-                "ADD_COLLECTION_TAG" if add else "REMOVE_COLLECTION_TAG",
-                self.registry,
-                subject=f"{self.ref} #{tag}",
-                subject_url=self.registry.get_absolute_url(),
-                author=author,
-                data={
-                    "collection": self.name,
-                    "collection_info": collection_data(self),
-                    "tag": tag,
-                },
-            )
-        return True
+        emit_event(
+            event,
+            self.registry,
+            subject=f"{self.ref} #{tag}",
+            subject_url=self.registry.get_absolute_url(),
+            author=author,
+            data={
+                "collection": self.name,
+                "collection_info": collection_data(self),
+                "tag": tag,
+            },
+        )
 
     def remove_alias(self, alias: str) -> bool:
         """Drop ``alias`` from whichever version it names; False when there was none."""
@@ -154,8 +143,10 @@ class Collection(models.Model):
         return self.aliases.select_related("version").get(alias=version_or_alias).version
 
 
-class LinkedVersion(models.Model):
+class LinkedVersion(TaggedMixin, models.Model):
     """A project artifact version linked into a collection, numbered ``v<index>`` there."""
+
+    tag_events = ("ADD_ARTIFACT_TAG", "REMOVE_ARTIFACT_TAG")  # registry scope
 
     collection = models.ForeignKey(Collection, models.CASCADE, related_name="versions")
     index = models.PositiveIntegerField()
@@ -217,26 +208,8 @@ class LinkedVersion(models.Model):
             )
         return True
 
-    def add_tag(self, tag: str, author: Any = None) -> bool:
-        """Add ``tag``; emits ``ADD_ARTIFACT_TAG`` (registry scope) unless it was there.
-        Raises ``ValueError`` for a malformed tag."""
-        return self._change_tag(tag, author, add=True)
-
-    def remove_tag(self, tag: str, author: Any = None) -> bool:
-        """Remove ``tag``; emits ``REMOVE_ARTIFACT_TAG`` (registry scope) unless absent."""
-        return self._change_tag(tag, author, add=False)
-
-    def _change_tag(self, tag: str, author: Any, *, add: bool) -> bool:
-        with transaction.atomic():
-            if not change_tags(self, tag, add=add):
-                return False
-            self._emit(
-                "ADD_ARTIFACT_TAG" if add else "REMOVE_ARTIFACT_TAG",
-                author,
-                subject=f"{self.ref} #{tag}",
-                extra={"tag": tag},
-            )
-        return True
+    def _emit_tag_event(self, event: str, tag: str, author: Any) -> None:
+        self._emit(event, author, subject=f"{self.ref} #{tag}", extra={"tag": tag})
 
     def unlink(self, author: Any = None) -> bool:
         """Remove this version from its collection; emits ``UNLINK_ARTIFACT``.

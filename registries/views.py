@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from projects.views import change_tag
 from registries.forms import (
     CollectionTagForm,
     LinkedAliasForm,
@@ -132,7 +133,7 @@ def registry_version_tag(
     if not form.is_valid():
         return _registry_page(request, access, reg, version_tag_form=form, status=400)
     linked, tag = form.cleaned_data["linked"], form.cleaned_data["tag"]
-    _report_tag(request, linked, tag, f"{linked.collection.name}:{linked.version}", action)
+    change_tag(request, linked, tag, f"{linked.collection.name}:{linked.version}", action)
     return redirect(reg.get_absolute_url())
 
 
@@ -147,20 +148,8 @@ def registry_collection_tag(
     if not form.is_valid():
         return _registry_page(request, access, reg, collection_tag_form=form, status=400)
     collection, tag = form.cleaned_data["collection"], form.cleaned_data["tag"]
-    _report_tag(request, collection, tag, f"collection {collection.name}", action)
+    change_tag(request, collection, tag, f"collection {collection.name}", action)
     return redirect(reg.get_absolute_url())
-
-
-def _report_tag(request: HttpRequest, obj: Any, tag: str, where: str, action: str) -> None:
-    if action == "add":
-        if obj.add_tag(tag, request.user):
-            messages.success(request, f"Tagged {where} {tag}.")
-        else:
-            messages.info(request, f"{where} was already tagged {tag}.")
-    elif obj.remove_tag(tag, request.user):
-        messages.success(request, f"Removed tag {tag} from {where}.")
-    else:
-        messages.info(request, f"{where} had no tag {tag}.")
 
 
 @login_required

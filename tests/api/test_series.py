@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from automations.models import Automation, Event, Execution
 from projects.models import MetricPoint, Project, Run
-from teams.models import Integration
 from tests.support.api import assert_error
+from tests.support.factories import fired_loss_threshold
 
 SERIES = "/teams/acme/projects/mnist/runs/r1/series"
 
@@ -139,18 +138,7 @@ def test_thresholds_and_firings_of_automations_come_with_the_series(
     viewer_api: Any, run: Run, team: Any, project: Project
 ) -> None:
     run.log_history([(s, {"loss": 3.0 - s / 10}) for s in range(10)], None)
-    hook = Integration.objects.create(team=team, kind="webhook", name="h",
-                                      url="https://example.com/h")
-    automation = Automation.objects.create(
-        team=team, name="loss-high", scope_type="project", project=project,
-        event_type="RUN_METRIC_THRESHOLD", action_type="WEBHOOK", integration=hook,
-        filter={"metric": "loss", "window": 5, "agg": "avg", "cmp": "gt", "threshold": 2.5},
-    )
-    event = Event.objects.create(team=team, type="RUN_METRIC", scope_type="project",
-                                 project=project, subject=run.ref,
-                                 data={"run": {"id": run.run_id}})
-    Execution.objects.create(automation=automation, event=event, status="finished",
-                             trigger="event", match={"values": {"metric_step": 4}})
+    fired_loss_threshold(run, threshold=2.5, step=4, url="https://example.com/h")
 
     body = viewer_api.get(SERIES, data={"metric": "loss"}).json()
 

@@ -14,10 +14,10 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from automations.models import Automation, Event, Execution
 from projects.models import MetricPoint, Project, Run
-from teams.models import Integration, Team
+from teams.models import Team
 from tests.browser.conftest import login, shoot
+from tests.support.factories import fired_loss_threshold
 
 pytestmark = pytest.mark.browser
 
@@ -39,18 +39,7 @@ def big_run(team: Team, project: Project, admin: Any) -> Run:
     run.summary = {"loss": 0.3, "acc": 0.99}
     run.last_step = POINTS - 1
     run.save()
-    hook = Integration.objects.create(team=team, kind="webhook", name="h",
-                                      url="https://hooks.example.com/x")
-    automation = Automation.objects.create(
-        team=team, name="loss-high", scope_type="project", project=project,
-        event_type="RUN_METRIC_THRESHOLD", action_type="WEBHOOK", integration=hook,
-        filter={"metric": "loss", "window": 5, "agg": "avg", "cmp": "gt", "threshold": 1.5},
-    )
-    event = Event.objects.create(team=team, type="RUN_METRIC", scope_type="project",
-                                 project=project, subject=run.ref,
-                                 data={"run": {"id": run.run_id}})
-    Execution.objects.create(automation=automation, event=event, status="finished",
-                             trigger="event", match={"values": {"metric_step": 8_000}})
+    fired_loss_threshold(run, threshold=1.5, step=8_000, url="https://hooks.example.com/x")
     return run
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,19 +41,3 @@ def live(cluster: QCluster, receiver: Receiver, fake_slack: FakeSlack,
     receiver.responses.clear()
     fake_slack.requests.clear()
     yield cluster
-
-
-def wait_until_quiet(timeout: float = 30.0) -> None:
-    """Until every event is processed and no execution is pending (bounded polling)."""
-    from automations.models import Event, Execution
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        busy = (
-            Event.objects.filter(processed_at__isnull=True).exists()
-            or Execution.objects.filter(status=Execution.Status.PENDING).exists()
-        )
-        if not busy:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"the worker did not finish within {timeout}s")

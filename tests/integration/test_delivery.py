@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 from standardwebhooks import Webhook
 
-from tests.integration.conftest import wait_until_quiet
 from tests.support.fake_slack import VALID_TOKEN, FakeSlack
-from tests.support.qcluster import QCluster
+from tests.support.qcluster import QCluster, wait_until_quiet
 from tests.support.receiver import Receiver
 
 pytestmark = pytest.mark.integration

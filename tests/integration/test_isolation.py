@@ -13,9 +13,8 @@ import pytest
 from automations.models import Event, Execution
 from projects.models import Project
 from teams.models import Team
-from tests.integration.conftest import wait_until_quiet
 from tests.support.factories import make_automation, make_webhook
-from tests.support.qcluster import QCluster, running_qcluster
+from tests.support.qcluster import QCluster, running_qcluster, wait_until_quiet
 from tests.support.receiver import StallingReceiver
 
 pytestmark = pytest.mark.integration

@@ -29,8 +29,7 @@ from django_q.models import Task
 from automations.models import Event
 from projects.models import MetricPoint, Run
 from teams.models import ApiKey
-from tests.integration.conftest import wait_until_quiet
-from tests.support.qcluster import running_qcluster
+from tests.support.qcluster import running_qcluster, wait_until_quiet
 from tests.support.server import running_server
 
 pytestmark = pytest.mark.integration

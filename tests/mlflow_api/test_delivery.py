@@ -4,18 +4,16 @@ Standard Webhooks way and the MLflow way."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from standardwebhooks import Webhook
 
-from automations.models import Event, Execution
 from teams.models import ApiKey
 from tests.mlflow_api.conftest import run_script
 from tests.mlflow_api.test_webhook_signatures import mlflow_verify
-from tests.support.qcluster import QCluster, running_qcluster
+from tests.support.qcluster import QCluster, running_qcluster, wait_until_quiet
 from tests.support.receiver import Receiver
 
 pytestmark = pytest.mark.integration
@@ -54,19 +52,6 @@ def cluster(django_db_setup: Any) -> Iterator[QCluster]:
         yield worker
 
 
-def wait_until_quiet(timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        busy = (
-            Event.objects.filter(processed_at__isnull=True).exists()
-            or Execution.objects.filter(status=Execution.Status.PENDING).exists()
-        )
-        if not busy:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"the worker did not finish within {timeout}s")
-
-
 def ok(response: Any, status: int = 200) -> dict[str, Any]:
     assert response.status_code == status, response.content
     return response.json()
@@ -102,7 +87,7 @@ def test_an_mlflow_script_triggers_automations_delivered_once_and_signed(
     key = ApiKey.issue(member, "mlflow")[1]
     proc, out = run_script(live_server.url, "acme", key, SCRIPT)
     assert proc.returncode == 0 and out == {"version": "1"}, proc.stderr[-4000:]
-    wait_until_quiet()
+    wait_until_quiet(timeout=60.0)
 
     got = receiver.received("/ml")
     kinds = sorted(r.json()["kind"] for r in got)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from projects.bulk import seed_runs
-from projects.models import Artifact, Project
+from projects.models import Artifact, ArtifactVersion, Project
 from registries.models import Registry
 from teams.models import Membership, Team
 
@@ -34,11 +35,17 @@ def test_project_page_pages_runs_and_artifacts(
     assert "run-00000" in second and "run-00005" not in second
 
 
-def test_registry_page_pages_collections_and_shows_the_newest_versions(
-    client_for: Any, admin: User, project: Project, registry: Registry
-) -> None:
+@pytest.fixture
+def version(admin: User, project: Project) -> ArtifactVersion:
+    """A model version to link into the registry."""
     version, _ = Artifact.log_version(project, name="m", type="model", digest="d",
                                       metadata={}, aliases=[], author=admin)
+    return version
+
+
+def test_registry_page_pages_collections_and_shows_the_newest_versions(
+    client_for: Any, admin: User, registry: Registry, version: ArtifactVersion
+) -> None:
     for c in range(22):
         registry.link(f"col-{c:02d}", version, aliases=[], author=admin)
     for _ in range(24):
@@ -66,10 +73,8 @@ def test_team_settings_page_members(
 
 
 def test_registry_page_queries_do_not_grow_with_collections_or_versions(
-    client_for: Any, admin: User, project: Project, registry: Registry
+    client_for: Any, admin: User, registry: Registry, version: ArtifactVersion
 ) -> None:
-    version, _ = Artifact.log_version(project, name="m", type="model", digest="d",
-                                      metadata={}, aliases=[], author=admin)
     browser = client_for(admin)
     url = reverse("registry_detail", args=["acme", registry.name])
 

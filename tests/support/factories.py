@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from automations.events import validate_filter
-from automations.models import Automation, Event, Scope
+from automations.models import Automation, Event, Execution, Scope
 from projects.models import Project, Run
 from registries.models import Registry
 from teams.models import Integration, Secret, Team
@@ -91,3 +91,20 @@ def fail_run(project: Project, user: Any, run_id: str = "sweep-1") -> Event:
     run = Run.start(project, author=user, run_id=run_id)
     run.set_state("failed", user)
     return Event.objects.filter(type="RUN_STATE").order_by("-id").first()
+
+
+def fired_loss_threshold(run: Run, *, threshold: float, step: int, url: str) -> Execution:
+    """A ``loss-high`` automation on the run's project (``avg(loss, 5) > threshold``)
+    and a finished execution of it that fired at ``step``: what run charts mark."""
+    project = run.project
+    hook = Integration.objects.create(team=project.team, kind="webhook", name="h", url=url)
+    automation = Automation.objects.create(
+        team=project.team, name="loss-high", scope_type="project", project=project,
+        event_type="RUN_METRIC_THRESHOLD", action_type="WEBHOOK", integration=hook,
+        filter={"metric": "loss", "window": 5, "agg": "avg", "cmp": "gt", "threshold": threshold},
+    )
+    event = Event.objects.create(team=project.team, type="RUN_METRIC", scope_type="project",
+                                 project=project, subject=run.ref,
+                                 data={"run": {"id": run.run_id}})
+    return Execution.objects.create(automation=automation, event=event, status="finished",
+                                    trigger="event", match={"values": {"metric_step": step}})

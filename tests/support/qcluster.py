@@ -49,6 +49,36 @@ def database_url(settings_dict: dict[str, Any]) -> str:
     raise RuntimeError(f"no DATABASE_URL for engine {engine}")
 
 
+def child_env(fixed: dict[str, str], env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a process started for a test: this one's, the test database
+    as ``DATABASE_URL``, the same Redis, then ``fixed``, then ``env`` (the caller's)."""
+    out = {
+        **os.environ,
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "PYTHONUNBUFFERED": "1",
+        **fixed,
+    }
+    if getattr(settings, "REDIS_URL", ""):
+        out["REDIS_URL"] = settings.REDIS_URL
+    out.update(env or {})
+    return out
+
+
+def stop_group(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGTERM the process group of ``process``, SIGKILL it after ``timeout`` seconds."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
 class QCluster:
     def __init__(self, process: subprocess.Popen[bytes], log_path: Path, name: str) -> None:
         self.process = process
@@ -70,16 +100,7 @@ class QCluster:
         raise RuntimeError(f"qcluster not ready after {timeout}s:\n{self.log}")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                return
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
+        stop_group(self.process, timeout=15)
 
     def kill(self) -> None:
         """SIGKILL every process of the cluster at once (sentinel, workers, pusher,
@@ -98,22 +119,16 @@ def start_qcluster(env: dict[str, str] | None = None, name: str | None = None) -
     ``name`` is its queue: a cluster started again under the same name finds the
     tasks the previous one left in the broker."""
     name = name or f"beacon-test-{os.getpid()}-{time.monotonic_ns() % 10**6}"
-    child_env = {
-        **os.environ,
-        "DATABASE_URL": database_url(connection.settings_dict),
+    fixed = {
         "Q_CLUSTER_NAME": name,
         "BEACON_ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8,::1/128",
         "BEACON_BASE_URL": settings.BEACON_BASE_URL,
-        "PYTHONUNBUFFERED": "1",
-        **(env or {}),
     }
-    if getattr(settings, "REDIS_URL", ""):
-        child_env["REDIS_URL"] = settings.REDIS_URL
     log_file = tempfile.NamedTemporaryFile(prefix="qcluster-", suffix=".log", delete=False)
     process = subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
         cwd=BASE_DIR,
-        env=child_env,
+        env=child_env(fixed, env),
         stdout=log_file,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -140,3 +155,20 @@ def running_qcluster(env: dict[str, str] | None = None) -> Iterator[QCluster]:
         Conf.CLUSTER_NAME = previous
         cluster.stop()
         cluster.log_path.unlink(missing_ok=True)
+
+
+def wait_until_quiet(timeout: float = 30.0) -> None:
+    """Until every event is processed and no execution is pending (bounded polling):
+    the worker of ``running_qcluster`` is done with what the test triggered."""
+    from automations.models import Event, Execution
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = (
+            Event.objects.filter(processed_at__isnull=True).exists()
+            or Execution.objects.filter(status=Execution.Status.PENDING).exists()
+        )
+        if not busy:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the worker did not finish within {timeout}s")

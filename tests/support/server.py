@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -26,9 +25,8 @@ from pathlib import Path
 
 import requests
 from django.conf import settings
-from django.db import connection
 
-from tests.support.qcluster import database_url
+from tests.support.qcluster import child_env, stop_group
 
 BASE_DIR = Path(settings.BASE_DIR)
 READY_TIMEOUT = 60.0
@@ -65,17 +63,7 @@ class Server:
         raise RuntimeError(f"server not answering after {timeout}s:\n{self.log}")
 
     def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=5)
+        stop_group(self.process, timeout=20)
 
 
 @contextmanager
@@ -85,17 +73,11 @@ def running_server(
     """A gunicorn server answering on a free loopback port; always stopped on exit."""
     port = closed_port()
     cache_dir = tempfile.mkdtemp(prefix="beacon-cache-")
-    child_env = {
-        **os.environ,
-        "DATABASE_URL": database_url(connection.settings_dict),
+    fixed = {
         "BEACON_BASE_URL": f"http://127.0.0.1:{port}",
         "BEACON_CACHE_DIR": cache_dir,
         "Q_CLUSTER_NAME": f"beacon-test-web-{os.getpid()}-{port}",
-        "PYTHONUNBUFFERED": "1",
     }
-    if getattr(settings, "REDIS_URL", ""):
-        child_env["REDIS_URL"] = settings.REDIS_URL
-    child_env.update(env or {})
     log_file = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)
     log_path = Path(log_file.name)
     process = subprocess.Popen(
@@ -109,7 +91,7 @@ def running_server(
             "--graceful-timeout", "10",
         ],
         cwd=BASE_DIR,
-        env=child_env,
+        env=child_env(fixed, env),
         stdout=log_file,
         stderr=subprocess.STDOUT,
         start_new_session=True,
