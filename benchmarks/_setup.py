@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import sys
 import tempfile
 import threading
+import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -59,6 +62,35 @@ def setup(config: str) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+
+
+def alternating_medians(
+    first: Callable[[], object], second: Callable[[], object], repeat: int, warmup: int = 5
+) -> tuple[float, float]:
+    """Median seconds of both, measured alternately so that a busy machine slows both
+    alike (each is called ``warmup`` times first)."""
+    for _ in range(warmup):
+        first()
+        second()
+    samples: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for fn, out in ((first, samples[0]), (second, samples[1])):
+            started = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - started)
+    return statistics.median(samples[0]), statistics.median(samples[1])
+
+
+def bench_member() -> tuple[Any, Any, str]:
+    """A user who is a member of team ``bench``, the team, and an API key of the user."""
+    from django.contrib.auth.models import User
+
+    from teams.models import ApiKey, Membership, Team
+
+    user = User.objects.create_user("bench")
+    team = Team.objects.create(slug="bench", name="Bench")
+    Membership.objects.create(team=team, user=user, role="member")
+    return user, team, ApiKey.issue(user, "bench")[1]
 
 
 def teardown() -> None:

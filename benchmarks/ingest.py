@@ -14,9 +14,7 @@ benchmark's URLconf. Target: the endpoint reaches ≥ 0.5 of the bare one's rate
 from __future__ import annotations
 
 import json
-import statistics
 import sys
-import time
 import types
 from pathlib import Path
 
@@ -96,16 +94,8 @@ def main() -> int:
             assert r.status_code == 202, r.content
 
         with override_settings(ROOT_URLCONF=bench_urls()):
-            for _ in range(5):
-                real()
-                bare()
-            samples: tuple[list[float], list[float]] = ([], [])
-            for _ in range(REPEAT):  # alternately: a busy machine slows both alike
-                for fn, out in ((real, samples[0]), (bare, samples[1])):
-                    started = time.perf_counter()
-                    fn()
-                    out.append(time.perf_counter() - started)
-        real_t, bare_t = statistics.median(samples[0]), statistics.median(samples[1])
+            # alternately: a busy machine slows both alike
+            real_t, bare_t = _setup.alternating_medians(real, bare, REPEAT)
         ratio = bare_t / real_t
         print(_setup.row(
             f"history posts/s, {ROWS} rows × {METRICS} metrics, {config}",

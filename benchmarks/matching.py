@@ -13,29 +13,15 @@ A ratio near 1.0 means the cost does not grow with the unrelated data.
 
 from __future__ import annotations
 
-import os
 import statistics
-import sys
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-_tmp = tempfile.mkdtemp(prefix="beacon-bench-")
-os.environ["DATABASE_URL"] = f"sqlite:///{_tmp}/bench.sqlite3"
-os.environ.pop("REDIS_URL", None)
-os.environ["BEACON_DATA_DIR"] = _tmp
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+import _setup  # noqa: E402 (benchmarks/ is the script's folder)
 
-import django  # noqa: E402
-
-django.setup()
+_setup.setup("embedded")  # a throw-away SQLite database, migrated
 
 from django.contrib.auth.models import User  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
@@ -74,7 +60,6 @@ def automation(team: Team, project: Project, integration: Integration, name: str
 
 
 def main() -> None:
-    call_command("migrate", verbosity=0)
     user = User.objects.create_user("bench")
     team = Team.objects.create(slug="bench", name="Bench")
     hook = Integration.objects.create(team=team, kind="webhook", name="hook",

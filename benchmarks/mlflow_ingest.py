@@ -11,60 +11,24 @@ The ratio must stay at or under 1.5.
 from __future__ import annotations
 
 import json
-import os
-import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Callable
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-_tmp = tempfile.mkdtemp(prefix="beacon-bench-")
-os.environ["DATABASE_URL"] = f"sqlite:///{_tmp}/bench.sqlite3"
-os.environ.pop("REDIS_URL", None)
-os.environ["BEACON_DATA_DIR"] = _tmp
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+import _setup  # noqa: E402 (benchmarks/ is the script's folder)
 
-import django  # noqa: E402
+_setup.setup("embedded")  # a throw-away SQLite database, migrated
 
-django.setup()
-
-from django.contrib.auth.models import User  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from projects.models import Project, Run  # noqa: E402
-from teams.models import ApiKey, Membership, Team  # noqa: E402
 
 ROWS = 100
 REPEAT = 60
 LIMIT = 1.5
 
 
-def median_seconds(first: Callable[[], object], second: Callable[[], object],
-                   repeat: int = REPEAT) -> tuple[float, float]:
-    """Medians of both, measured alternately so that a busy machine slows both alike."""
-    for _ in range(5):
-        first()
-        second()
-    samples: tuple[list[float], list[float]] = ([], [])
-    for _ in range(repeat):
-        for fn, out in ((first, samples[0]), (second, samples[1])):
-            start = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - start)
-    return statistics.median(samples[0]), statistics.median(samples[1])
-
-
 def main() -> int:
-    call_command("migrate", verbosity=0)
-    user = User.objects.create_user("bench")
-    team = Team.objects.create(slug="bench", name="Bench")
-    Membership.objects.create(team=team, user=user, role="member")
-    key = ApiKey.issue(user, "bench")[1]
+    user, team, key = _setup.bench_member()
     project = Project.objects.create(team=team, name="main")
     native_run = Run.start(project, author=user, run_id="native")
     mlflow_run = Run.start(project, author=user, run_id="mlflow")
@@ -95,7 +59,7 @@ def main() -> int:
         )
         assert response.status_code == 200, response.content
 
-    native_t, mlflow_t = median_seconds(native, mlflow)
+    native_t, mlflow_t = _setup.alternating_medians(native, mlflow, REPEAT)
     ratio = mlflow_t / native_t
     print("benchmark                                     baseline      measured   ratio")
     print(f"MLflow log-batch vs native history, {ROWS} rows {native_t * 1e3:7.3f} ms  "

@@ -18,7 +18,6 @@ PostgreSQL database whose name contains "bench" (it is flushed) to measure that.
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -41,6 +40,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from _setup import alternating_medians  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
@@ -54,21 +54,6 @@ BIG, SMALL = 2000, 10
 POINTS, METRICS = 200, 5
 REPEAT = 25
 LIMIT = 1.5
-
-
-def median_seconds(first: Callable[[], object], second: Callable[[], object],
-                   repeat: int = REPEAT) -> tuple[float, float]:
-    """Medians of both, measured alternately so that a busy machine slows both alike."""
-    for _ in range(3):
-        first()
-        second()
-    samples: tuple[list[float], list[float]] = ([], [])
-    for _ in range(repeat):
-        for fn, out in ((first, samples[0]), (second, samples[1])):
-            start = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - start)
-    return statistics.median(samples[0]), statistics.median(samples[1])
 
 
 def seed() -> tuple[User, str]:
@@ -118,7 +103,7 @@ def main() -> int:
     print(f"{'benchmark':44} {'baseline (10 runs)':>18} {'2,000 runs':>12}   ratio")
     worst = 0.0
     for name, url_of in checks.items():
-        small, big = median_seconds(url_of(SMALL), url_of(BIG))
+        small, big = alternating_medians(url_of(SMALL), url_of(BIG), REPEAT, warmup=3)
         ratio = big / small
         worst = max(worst, ratio)
         print(f"{name + ', 2,000 runs vs 10':44} {small * 1e3:15.1f} ms {big * 1e3:9.1f} ms"

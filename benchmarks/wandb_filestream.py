@@ -11,32 +11,14 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import statistics
-import sys
-import tempfile
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-_tmp = tempfile.mkdtemp(prefix="beacon-bench-")
-os.environ["DATABASE_URL"] = f"sqlite:///{_tmp}/bench.sqlite3"
-os.environ.pop("REDIS_URL", None)
-os.environ["BEACON_DATA_DIR"] = _tmp
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+import _setup  # noqa: E402 (benchmarks/ is the script's folder)
 
-import django  # noqa: E402
+_setup.setup("embedded")  # a throw-away SQLite database, migrated
 
-django.setup()
-
-from django.contrib.auth.models import User  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from projects.models import Project, Run  # noqa: E402
-from teams.models import ApiKey, Membership, Team  # noqa: E402
 from wandb_api.models import WandbRun  # noqa: E402
 
 ROWS = 100
@@ -45,14 +27,10 @@ METRICS = ("loss", "acc", "lr", "grad_norm")
 
 
 def main() -> None:
-    call_command("migrate", verbosity=0)
-    user = User.objects.create_user("bench")
-    team = Team.objects.create(slug="bench", name="Bench")
-    Membership.objects.create(team=team, user=user, role="member")
+    user, team, key = _setup.bench_member()
     project = Project.objects.create(team=team, name="main")
     run = Run.start(project, author=user, run_id="r1")
     WandbRun.objects.create(run=run)
-    key = ApiKey.issue(user, "bench")[1]
     client = Client(ALLOWED_HOSTS=["testserver"])
     bearer = {"Authorization": f"Bearer {key}"}
     basic = {"Authorization": "Basic " + base64.b64encode(f"api:{key}".encode()).decode()}
@@ -82,17 +60,7 @@ def main() -> None:
                                content_type="application/json", headers=basic)
         assert response.status_code == 200, response.content
 
-    for _ in range(5):
-        native()
-        stream()
-    native_t: list[float] = []
-    stream_t: list[float] = []
-    for _ in range(REPEAT):
-        for fn, samples in ((native, native_t), (stream, stream_t)):
-            began = time.perf_counter()
-            fn()
-            samples.append(time.perf_counter() - began)
-    base, measured = statistics.median(native_t), statistics.median(stream_t)
+    base, measured = _setup.alternating_medians(native, stream, REPEAT)
     stored = run.metric_points.count()
     assert stored == state["step"] * len(METRICS), stored
     print("benchmark                                     baseline      measured   ratio")
