@@ -13,11 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from automations.masking import EXCERPT_LIMIT as EXCERPT_LIMIT  # re-exported
 from teams.models import Integration
 
 # How much of a response an action keeps, unmasked, for the caller to mask and cut to
-# EXCERPT_LIMIT (``masking.masked_excerpt``): masking must come before the cut.
+# ``masking.EXCERPT_LIMIT`` (``masking.masked_excerpt``): masking must come before the cut.
 RESPONSE_KEEP = 64 * 1024
 
 
@@ -49,12 +48,6 @@ class EventContext:
 def kept(text: str) -> str:
     """The part of a response an action hands back (not masked: see ``DeliveryResult``)."""
     return text[:RESPONSE_KEEP]
-
-
-def excerpt(text: str, limit: int = EXCERPT_LIMIT) -> str:
-    """Cut only. Storing or showing a response needs ``masking.masked_excerpt`` instead,
-    which masks every encoding of the secrets first and any beginning of one at the cut."""
-    return text[:limit]
 
 
 def stopwatch() -> Callable[..., DeliveryResult]:
