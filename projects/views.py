@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,11 +18,10 @@ from django.views.decorators.http import require_POST
 from projects import files
 from projects.chart_marks import automation_marks
 from projects.forms import AliasForm, TagForm
-from projects.models import Artifact, ArtifactVersion, Project, Run, TaggedMixin
+from projects.models import Artifact, ArtifactVersion, Project, Run, Source, TaggedMixin
 from projects.recent import recent_rows
 from projects.series import DEFAULT_POINTS, SeriesQuery, metric_series
 from teams.access import Role, TeamAccess, get_team
-from wandb_api.models import WandbRun
 
 RECENT_STEPS = 10
 RUNS_PER_PAGE = 25
@@ -57,9 +56,7 @@ def _context(
 def project_detail(request: HttpRequest, slug: str, project: str) -> HttpResponse:
     access, proj = _project(request, slug, project)
     runs = Paginator(
-        proj.runs.select_related("author", "project__team").annotate(
-            wandb_side=Exists(WandbRun.objects.filter(run=OuterRef("pk")))
-        ).order_by("-created_at", "-id"),
+        proj.runs.select_related("author", "project__team").order_by("-created_at", "-id"),
         RUNS_PER_PAGE,
     ).get_page(request.GET.get("page"))
     artifacts = _artifact_rows(request, proj)
@@ -113,7 +110,8 @@ def run_detail(request: HttpRequest, slug: str, project: str, run_id: str) -> Ht
         {"tab": "runs", "run": run, "charts": charts, "metric_keys": keys,
          "recent": recent_rows(run, keys, RECENT_STEPS), "chart_points": DEFAULT_POINTS,
          "files": files.walk(files.run_folder(run)),
-         "run_wandb": WandbRun.objects.filter(run=run).first()}
+         # The W&B side (exit code, heartbeat, group…) of a run logged with wandb.
+         "run_wandb": getattr(run, "wandb", None) if run.source == Source.WANDB else None}
     )
     return render(request, "projects/run_detail.html", ctx)
 

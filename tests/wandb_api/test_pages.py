@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.test import Client
 
-from projects.models import Project, Run
+from projects.models import Project, Run, Source
 from teams.models import ApiKey
 from wandb_api.models import WandbRun
 
@@ -28,7 +28,7 @@ def test_project_page_gives_the_snippet_for_the_current_team(
 def test_run_pages_show_a_wandb_source(
     client_for: Callable[[User | None], Client], member: User, project: Project
 ) -> None:
-    logged = Run.start(project, author=member, run_id="from-wandb")
+    logged = Run.start(project, author=member, run_id="from-wandb", source=Source.WANDB)
     WandbRun.objects.create(run=logged, group="sweep-a", job_type="train", notes="try")
     native = Run.start(project, author=member, run_id="from-api")
     client = client_for(member)
