@@ -25,7 +25,7 @@ from mlflow_api.mapping import (
 )
 from mlflow_api.models import LoggedModel, RunRecord
 from mlflow_api.search import Page, page_token, parse_filter, parse_order_by, sort_entities
-from mlflow_api.shapes import metric_out, param_value, run_out, run_tags
+from mlflow_api.shapes import metric_out, param_value, run_info, run_out, run_tags
 from projects.models import LoggedPoint, MetricPoint, Run, Source, decode_number, encode_number
 
 MAX_METRICS = 1000
@@ -375,8 +375,9 @@ def search(call: Call) -> dict[str, Any]:
 
 
 def _entity(run: Run, record: RunRecord) -> dict[str, dict[str, Any]]:
-    shaped = run_out(run, record)
-    info = shaped["info"]
+    """What a search filter and order see of ``run``: its info, summary metrics, params
+    and tags, without the per-run query ``run_out`` makes for the latest metrics."""
+    info = run_info(run, record)
     return {
         "metrics": {k: decode_number(v) for k, v in run.summary.items()},
         "params": {k: param_value(v) for k, v in run.config.items()},

@@ -71,8 +71,8 @@ def latest_metrics(run: Run) -> list[dict[str, Any]]:
     return out
 
 
-def run_out(run: Run, record: RunRecord | None = None) -> dict[str, Any]:
-    record = record or record_of(run)
+def run_info(run: Run, record: RunRecord) -> dict[str, Any]:
+    """MLflow's ``RunInfo`` of ``run`` (no query beyond what ``run`` carries)."""
     info: dict[str, Any] = {
         "run_id": run.run_id,
         "run_uuid": run.run_id,
@@ -86,8 +86,13 @@ def run_out(run: Run, record: RunRecord | None = None) -> dict[str, Any]:
     }
     if record.end_time is not None:
         info["end_time"] = record.end_time
+    return info
+
+
+def run_out(run: Run, record: RunRecord | None = None) -> dict[str, Any]:
+    record = record or record_of(run)
     return {
-        "info": info,
+        "info": run_info(run, record),
         "data": {
             "metrics": latest_metrics(run),
             "params": [{"key": k, "value": param_value(v)} for k, v in run.config.items()],

@@ -373,3 +373,30 @@ def test_runs_of_beacons_own_api_are_readable_and_writable_through_mlflow(
                member_api.get("/teams/acme/projects/exp/runs").json()}
     assert sources == {mlflow_run: "mlflow"}
     assert member_api.get("/teams/acme/projects/mnist/runs/native-1").json()["source"] == "api"
+
+
+def test_search_runs_costs_the_same_queries_for_few_and_many_runs(
+    member_ml: MlflowClient, member: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    exp_id = ok(member_ml.post("experiments/create", {"name": "many"}))["experiment_id"]
+    project = Project.objects.get(pk=int(exp_id))
+
+    def search_queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            found = ok(member_ml.post("runs/search", {
+                "experiment_ids": [exp_id], "filter": "metrics.loss > 0", "max_results": 2,
+            }))
+        assert len(found["runs"]) == 2
+        return len(ctx.captured_queries)
+
+    for n in range(3):
+        Run.start(project, author=member, run_id=f"few-{n}").log_history(
+            [(0, {"loss": 1.0 + n})], member)
+    few = search_queries()
+    for n in range(20):
+        Run.start(project, author=member, run_id=f"many-{n}").log_history(
+            [(0, {"loss": 1.0 + n})], member)
+    assert search_queries() == few
