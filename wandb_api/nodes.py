@@ -100,7 +100,7 @@ class RunNode:
         self.eventsTail = "[]"
         self.stopped = False
         self.historyKeys = None
-        side = WandbRun.objects.filter(run=run).first()
+        side: WandbRun | None = getattr(run, "wandb", None)  # select_related("wandb") in lists
         self.notes = side.notes if side else ""
         self.group = side.group if side else ""
         self.jobType = side.job_type if side else ""
@@ -169,7 +169,9 @@ class ProjectNode:
     ) -> dict[str, Any]:
         """Newest first, ``first`` at a time after the cursor (a run's primary key);
         ``filters`` (MongoDB-style) are not applied."""
-        runs = self.project.runs.select_related("project__team", "author").order_by("-pk")
+        runs = self.project.runs.select_related("project__team", "author", "wandb").order_by(
+            "-pk"
+        )
         if after and after.isdigit():
             runs = runs.filter(pk__lt=int(after))
         size = max(1, min(first or 50, 1000))

@@ -215,3 +215,29 @@ def test_the_crash_detector_is_scheduled(db: Any) -> None:
     schedule = Schedule.objects.get(name="beacon-wandb-crashed-runs")
     assert schedule.func == "wandb_api.tasks.detect_crashed_runs"
     assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == ("I", 1, -1)
+
+
+def test_listing_runs_costs_the_same_queries_for_few_and_many_runs(
+    wandb_for: Callable[..., WandbClient], member: User
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = wandb_for(member)
+    query = """
+    query Runs { project(name: "mnist", entityName: "acme") {
+      runs(first: 100) { edges { node { name notes group jobType exitcode } } } } }"""
+
+    def listing_queries(expected: int) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            body = client.gql(query).json()
+        assert "errors" not in body, body
+        assert len(body["data"]["project"]["runs"]["edges"]) == expected
+        return len(ctx.captured_queries)
+
+    for n in range(2):
+        start(client, f"few-{n}")
+    few = listing_queries(2)
+    for n in range(12):
+        start(client, f"many-{n}")
+    assert listing_queries(14) == few
