@@ -16,6 +16,7 @@ Each link is a named function with a contract:
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -25,7 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from automations import integration_health, noise
+from automations import integration_health, noise, recording
 from automations.actions import action_for
 from automations.actions.base import DeliveryResult, EventContext, is_permanent_status
 from automations.conditions import Verdict, evaluate, evaluate_metric, history_needed
@@ -326,13 +327,21 @@ def destination_busy(execution_id: int) -> bool:
 
 
 def enqueue_delivery(execution_id: int) -> None:
-    """Queue the fast path of a new execution's delivery, unless its destination is busy:
-    a burst to one receiver then costs no task per execution, each ending delivery
-    hands over to the next (a queued task would only find the destination full)."""
+    """Start a new execution's delivery: in a worker process, on one of its own
+    delivery threads (no queue round trip); otherwise, or when its threads are all
+    busy, by queueing the ``deliver`` task, unless its destination is busy: a burst
+    to one receiver then costs no task per execution, each ending delivery hands
+    over to the next (a queued task would only find the destination full)."""
     from django_q.tasks import async_task
 
-    if settings.BEACON_DELIVERY_THREADS > 0 and destination_busy(execution_id):
-        return
+    if settings.BEACON_DELIVERY_THREADS > 0:
+        from automations.runtime import running
+
+        local = running()
+        if local is not None and local.offer(execution_id) != "busy":
+            return  # sending, or its destination's thread or a poller will take it
+        if destination_busy(execution_id):
+            return
     async_task("automations.tasks.deliver", execution_id, task_name=f"deliver-{execution_id}",
                save=False)
 
@@ -343,10 +352,9 @@ def enqueue_delivery_on_commit(execution_id: int) -> None:
     queue_on_commit(enqueue_delivery, execution_id, "execution")
 
 
-def process(event: Event) -> list[Execution]:
-    """Match, evaluate, record the evaluations, create executions (the whole step 2)."""
-    matches = evaluate_event(event, match_automations(event))
-    evaluations = [
+def evaluations_of(matches: list[Match]) -> list[dict[str, Any]]:
+    """What the event's page shows of each automation's verdict."""
+    return [
         {
             "automation": m.automation.pk,
             "name": m.automation.name,
@@ -356,9 +364,14 @@ def process(event: Event) -> list[Execution]:
         }
         for m in matches
     ]
+
+
+def process(event: Event) -> list[Execution]:
+    """Match, evaluate, record the evaluations, create executions (the whole step 2)."""
+    matches = evaluate_event(event, match_automations(event))
     with transaction.atomic():
         Event.objects.filter(pk=event.pk).update(
-            evaluations=evaluations, processed_at=timezone.now()
+            evaluations=evaluations_of(matches), processed_at=timezone.now()
         )
         return create_executions(event, matches)
 
@@ -388,6 +401,127 @@ def process_in_order(event: Event) -> list[Execution]:
         for earlier in pending.select_related("team", "project"):
             created += process(earlier)
     return created
+
+
+def claim_events(event_ids: list[int], limit: int) -> list[Event]:
+    """Call inside a transaction: up to ``limit`` unprocessed events that are not metric
+    events, ``event_ids`` first, then the oldest others waiting, locked for this
+    transaction (on PostgreSQL rows another worker holds are skipped; SQLite
+    serialises writing transactions, so the second sees the first one's work)."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    return list(
+        Event.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(processed_at__isnull=True)
+        .exclude(type=METRIC_EVENT)
+        .select_related("team", "project", "registry")
+        .annotate(asked=Case(When(pk__in=event_ids, then=Value(0)), default=Value(1),
+                             output_field=IntegerField()))
+        .order_by("asked", "pk")[:limit]
+    )
+
+
+def listening(events: list[Event]) -> dict[tuple[str, int | None, str], list[Automation]]:
+    """:func:`match_automations` for a batch: one query per scope and event type, the
+    integration of each automation read with it."""
+    found: dict[tuple[str, int | None, str], list[Automation]] = {}
+    for event in events:
+        key = (event.scope_type, event.project_id or event.registry_id, event.type)
+        if key in found:
+            continue
+        types = [str(spec.type) for spec in source_types_to_specs(event.scope_type, event.type)]
+        scoped = (
+            Q(project_id=event.project_id) if event.scope_type == PROJECT
+            else Q(registry_id=event.registry_id)
+        )
+        found[key] = list(
+            Automation.objects.filter(scoped, event_type__in=types, enabled=True)
+            .select_related("integration").order_by("pk")
+        ) if types else []
+    return found
+
+
+def process_batch(event_ids: list[int], limit: int | None = None) -> list[Execution]:
+    """Process ``event_ids`` and other events waiting, up to ``limit`` (default
+    ``BEACON_EVENT_BATCH``) in one transaction: one query per scope and type to
+    match, one statement to mark the events processed, one to create their
+    executions; the deliveries are handed on after commit, one per destination.
+
+    Metric events are left to :func:`process_in_order` (their windows need each
+    run's events in order). Automations with a throttle decide one execution at
+    a time (:func:`_create_execution`), as each decision reads the one before."""
+    limit = limit or settings.BEACON_EVENT_BATCH
+    bulk: list[Execution] = []
+    one_by_one: list[Execution] = []
+    with transaction.atomic():
+        events = claim_events(event_ids, max(limit, len(event_ids)))
+        if not events:
+            return []
+        candidates = listening(events)
+        now = timezone.now()
+        for event in events:
+            automations = [
+                a for a in candidates[(event.scope_type, event.project_id or event.registry_id,
+                                       event.type)]
+                if a.created_at <= event.created_at
+            ]
+            matches = evaluate_event(event, automations)
+            event.evaluations, event.processed_at = evaluations_of(matches), now
+            for match in matches:
+                if not match.verdict.matched:
+                    continue
+                automation = match.automation
+                if automation.throttle_minutes or get_spec(
+                    automation.scope_type, automation.event_type
+                ).is_metric_event:
+                    one_by_one += create_executions(event, [match])
+                else:
+                    bulk.append(new_execution(automation, event, match.verdict, now))
+        Event.objects.bulk_update(events, ["evaluations", "processed_at"], batch_size=500)
+        # The events are locked and were unprocessed: none of these exists yet.
+        Execution.objects.bulk_create(bulk, batch_size=500)
+        pending = [e for e in bulk if e.status == Execution.Status.PENDING]
+        transaction.on_commit(lambda: hand_on(pending))
+    return bulk + one_by_one
+
+
+def new_execution(automation: Automation, event: Event, verdict: Verdict, now: Any) -> Execution:
+    """An unsaved execution of a non-metric match: pending, or ``skipped`` when noise
+    control (not a throttle: that reads the executions before it) holds it back."""
+    reason = noise.integration_disabled(automation) or noise.muted(automation, now)
+    return Execution(
+        automation=automation,
+        event=event,
+        trigger=Execution.Trigger.EVENT,
+        status=Execution.Status.SKIPPED if reason else Execution.Status.PENDING,
+        error=reason,
+        match={**verdict.as_json(), "run_id": event.run_id,
+               "throttle_key": noise.throttle_key(event)},
+        target="" if reason else automation.integration.target,
+        next_attempt_at=None if reason else now,
+        finished_at=now if reason else None,
+        created_at=now,
+    )
+
+
+def hand_on(executions: list[Execution]) -> None:
+    """Start delivering new pending executions: with delivery threads, the oldest of
+    each destination (the thread that sends it claims the rest of the destination's
+    due executions), otherwise each in its own task. A broker failure is logged:
+    the pollers find due executions without a task."""
+    if settings.BEACON_DELIVERY_THREADS > 0:
+        first: dict[int, int] = {}
+        for execution in executions:
+            first.setdefault(execution.automation.integration_id, execution.pk)
+        to_start = list(first.values())
+    else:
+        to_start = [execution.pk for execution in executions]
+    for pk in to_start:
+        try:
+            enqueue_delivery(pk)
+        except Exception as exc:  # the broker is down: a poller claims it when due
+            log.warning("could not queue execution %s (%s: %s); a poller will deliver it",
+                        pk, type(exc).__name__, exc)
 
 
 # --- rendering ------------------------------------------------------------------------
@@ -525,11 +659,18 @@ def unclaimed(now: Any) -> Q:
 
 
 def in_flight(integration_id: int, now: Any) -> int:
-    """Deliveries to ``integration_id`` claimed right now (by any worker)."""
-    return Execution.objects.filter(
-        status=Execution.Status.PENDING, claimed_until__gte=now,
-        automation__integration_id=integration_id,
-    ).count()
+    """Claims of deliveries to ``integration_id`` that hold right now (by any worker):
+    each is one thread sending its claimed executions one at a time."""
+    return (
+        Execution.objects.filter(
+            status=Execution.Status.PENDING, claimed_until__gte=now,
+            automation__integration_id=integration_id,
+        ).values("claimed_by").distinct().count()
+    )
+
+
+def new_claim() -> str:
+    return uuid.uuid4().hex
 
 
 def claim(execution_id: int) -> bool:
@@ -554,33 +695,70 @@ def claim(execution_id: int) -> bool:
             Execution.objects.filter(pk=execution_id, status=Execution.Status.PENDING)
             .filter(unclaimed(now))
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=due))
-            .update(claimed_until=now + claim_lease())
+            .update(claimed_until=now + claim_lease(), claimed_by=new_claim())
         )
 
 
-def claim_next(integration_id: int) -> int | None:
-    """Claim the oldest due delivery to ``integration_id`` (None when there is none or
-    the destination is full): a thread that just recorded a delivery to it goes on with
-    the next on the same connection, no queue or poller in between."""
+@dataclass
+class Claim:
+    """Due executions to one destination that one thread holds until ``until``."""
+
+    token: str
+    until: Any
+    execution_ids: list[int]
+
+
+def claim_batch(integration_id: int, limit: int | None = None) -> Claim | None:
+    """Claim the oldest due deliveries to ``integration_id``, up to ``limit`` (default
+    ``BEACON_DELIVERY_BATCH``); None when there are none or the destination already
+    has its ``BEACON_DELIVERY_PER_DESTINATION`` claims in flight. The thread that just
+    delivered to it goes on with these on the same connection, no queue or poller in
+    between; a claim is one delivery in flight, as its thread sends one at a time."""
     now = timezone.now()
     with transaction.atomic():
         Integration.objects.select_for_update().filter(pk=integration_id).first()
         if in_flight(integration_id, now) >= settings.BEACON_DELIVERY_PER_DESTINATION:
             return None
-        due = (
+        due = list(
             Execution.objects.filter(status=Execution.Status.PENDING,
                                      automation__integration_id=integration_id)
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             .filter(unclaimed(now))
             .order_by("next_attempt_at", "pk")
-            .values_list("pk", flat=True)[:1]
+            .values_list("pk", flat=True)[: limit or settings.BEACON_DELIVERY_BATCH]
         )
-        for execution_id in due:
-            if Execution.objects.filter(pk=execution_id, status=Execution.Status.PENDING).filter(
-                unclaimed(now)
-            ).update(claimed_until=now + claim_lease()):
-                return execution_id
-    return None
+        if not due:
+            return None
+        claim = Claim(new_claim(), now + claim_lease(), due)
+        # The destination's lock serialises its claims: nobody else took these meanwhile.
+        Execution.objects.filter(pk__in=due).update(claimed_until=claim.until,
+                                                    claimed_by=claim.token)
+    return claim
+
+
+def renew(claim: Claim, execution_ids: list[int]) -> list[int]:
+    """Extend ``claim`` over ``execution_ids`` (those it still has to send); returns
+    the ones it still holds (a claim that ran out may have been taken over)."""
+    now = timezone.now()
+    until = now + claim_lease()
+    held = Execution.objects.filter(
+        pk__in=execution_ids, status=Execution.Status.PENDING, claimed_by=claim.token,
+        claimed_until__gte=now,
+    )
+    if held.update(claimed_until=until) != len(execution_ids):
+        execution_ids = list(
+            Execution.objects.filter(pk__in=execution_ids, claimed_by=claim.token,
+                                     claimed_until=until).values_list("pk", flat=True)
+        )
+    claim.until = until
+    return execution_ids
+
+
+def release_claim(claim: Claim, execution_ids: list[int]) -> None:
+    """Give back what ``claim`` still holds (its thread is stopping): due at once again."""
+    Execution.objects.filter(
+        pk__in=execution_ids, status=Execution.Status.PENDING, claimed_by=claim.token
+    ).update(claimed_until=None)
 
 
 def release(execution_id: int) -> None:
@@ -598,7 +776,7 @@ def due_deliveries(limit: int) -> list[int]:
         row["automation__integration_id"]
         for row in Execution.objects.filter(
             status=Execution.Status.PENDING, claimed_until__gte=now
-        ).values("automation__integration_id").annotate(n=Count("id"))
+        ).values("automation__integration_id").annotate(n=Count("claimed_by", distinct=True))
         if row["n"] >= settings.BEACON_DELIVERY_PER_DESTINATION
     ]
     return list(
@@ -676,10 +854,24 @@ def record_attempt(
     error = masked_excerpt(result.error, hidden)
     apply_outcome(execution, number=number, ok=result.ok, permanent=result.permanent,
                   error=error, at=now, retry=retry)
+    state = {name: getattr(execution, name) for name in OUTCOME_FIELDS}
+    if result.ok and recording.supported() and not transaction.get_connection().in_atomic_block:
+        # A success on PostgreSQL: one statement (nothing to note on the integration
+        # unless it was failing).
+        if recording.record(execution.pk, number - 1, state, {
+            "number": number, "at": now, "ok": True, "status_code": result.status,
+            "response_excerpt": masked_excerpt(result.response_excerpt, hidden),
+            "duration_ms": max(0, result.duration_ms), "error": error,
+        }):
+            integration_health.note_outcome(execution.automation.integration, result)
+        else:
+            log.warning("execution %s: attempt %s was recorded by another worker; this "
+                        "send was a duplicate", execution.pk, number)
+        return result
     with transaction.atomic():
         updated = Execution.objects.filter(
             pk=execution.pk, status=Execution.Status.PENDING, attempt_count=number - 1
-        ).update(**{name: getattr(execution, name) for name in OUTCOME_FIELDS})
+        ).update(**state)
         if not updated:
             log.warning("execution %s: attempt %s was recorded by another worker; this "
                         "send was a duplicate", execution.pk, number)
@@ -748,6 +940,79 @@ def deliver_claimed(execution_id: int) -> Execution:
     if not reconcile(execution):
         send_once(execution)
     return execution
+
+
+def load_batch(claim: Claim, integration_id: int) -> list[Execution]:
+    """A claim's executions with what rendering and sending read: the executions with
+    their events in one query; the destination with its secrets, and the automations,
+    teams, projects and registries they share, once each (a burst has few of them)."""
+    from projects.models import Project
+    from registries.models import Registry
+    from teams.models import Team
+
+    integration = Integration.objects.select_related(
+        "access_token_secret", "payload_secret", "webhook_url_secret", "bot_token_secret",
+    ).get(pk=integration_id)
+    executions = list(
+        Execution.objects.filter(pk__in=claim.execution_ids)
+        .select_related("event")
+        .defer("payload", "event__evaluations")
+        .order_by("next_attempt_at", "pk")
+    )
+    events = [execution.event for execution in executions]
+    automations = Automation.objects.in_bulk({e.automation_id for e in executions})
+    teams = Team.objects.in_bulk({event.team_id for event in events})
+    projects = Project.objects.in_bulk({e.project_id for e in events if e.project_id})
+    registries = Registry.objects.in_bulk({e.registry_id for e in events if e.registry_id})
+    for automation in automations.values():
+        automation.integration = integration
+    for execution in executions:
+        execution.automation = automations[execution.automation_id]
+        event = execution.event
+        event.team = teams[event.team_id]
+        event.project = projects.get(event.project_id) if event.project_id else None
+        event.registry = registries.get(event.registry_id) if event.registry_id else None
+    return executions
+
+
+def unrecorded(executions: list[Execution]) -> set[int]:
+    """Those of ``executions`` with an attempt stored that they never recorded."""
+    from django.db.models import Max
+
+    counts = {e.pk: e.attempt_count for e in executions}
+    return {
+        row["execution_id"]
+        for row in Attempt.objects.filter(execution_id__in=counts)
+        .values("execution_id").annotate(top=Max("number"))
+        if row["top"] > counts[row["execution_id"]]
+    }
+
+
+def deliver_claim(claim: Claim, integration_id: int, stopping: Any = None) -> int:
+    """Send a claim's executions one at a time, each attempt recorded before the next
+    send (a worker killed mid-claim re-sends at most the one in flight). The claim is
+    renewed before a send that could outlast it; ``stopping`` (a threading.Event) set
+    gives the rest back. Returns how many attempts were made."""
+    executions = load_batch(claim, integration_id)
+    orphans = unrecorded(executions)
+    remaining = [e.pk for e in executions]
+    longest_send = timedelta(seconds=settings.BEACON_WEBHOOK_CONNECT_TIMEOUT
+                             + settings.BEACON_WEBHOOK_READ_TIMEOUT + 1)
+    sent = 0
+    for execution in executions:
+        if stopping is not None and stopping.is_set():
+            release_claim(claim, remaining)
+            break
+        if timezone.now() + longest_send > claim.until:
+            remaining = renew(claim, remaining)
+        if execution.pk not in remaining:
+            continue  # taken over after the claim ran out: its new claimer sends it
+        remaining.remove(execution.pk)
+        if execution.pk in orphans and reconcile(execution):
+            continue
+        send_once(execution)
+        sent += 1
+    return sent
 
 
 def deliver_execution(execution_id: int) -> Execution | None:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import transaction
 
 from automations.models import Event, Scope
@@ -26,10 +27,10 @@ def emit_event(
     author: Any = None,
     data: dict[str, Any],
 ) -> Event:
-    """Store an Event in the caller's transaction; queue ``process_event`` after commit.
+    """Store an Event in the caller's transaction and queue ``process_event`` with it.
 
     A request that fails and rolls back leaves neither the change nor the event,
-    and queues nothing.
+    and queues nothing (:func:`queue_event`).
     """
     from projects.models import Project
 
@@ -46,8 +47,78 @@ def emit_event(
         author_name=getattr(author, "username", "") or "",
         data=data,
     )
-    queue_on_commit(enqueue_event, event.pk, "event")
+    queue_event(event.pk)
     return event
+
+
+def broker_in_database() -> bool:
+    """Whether the queue is django-q's ORM broker on the default database (the
+    embedded default), so a task queued in a transaction commits with it."""
+    from django_q.conf import Conf
+
+    return Conf.ORM == "default"
+
+
+class EventBatch:
+    """The events of one transaction whose processing is queued when it commits."""
+
+    def __init__(self) -> None:
+        self.pks: list[int] = []
+        self.queued = False
+
+    def __call__(self) -> None:
+        """Queue the batch: one task per ``BEACON_EVENT_BATCH`` events."""
+        self.queued = True
+        size = max(1, settings.BEACON_EVENT_BATCH)
+        for start in range(0, len(self.pks), size):
+            chunk = self.pks[start:start + size]
+            try:
+                if len(chunk) == 1:
+                    enqueue_event(chunk[0])
+                else:
+                    enqueue_events(chunk)
+            except Exception as exc:  # any broker failure: the saved write must still succeed
+                log.warning(
+                    "could not queue event(s) %s (%s: %s); the sweep will queue it later",
+                    ", ".join(map(str, chunk)), type(exc).__name__, exc,
+                )
+
+
+def current_batch(connection: Any) -> EventBatch | None:
+    """The batch of the connection's open transaction (None when it has none yet: a
+    batch registered in a savepoint that rolled back is gone from its commit hooks,
+    and one that was queued belongs to a transaction that committed)."""
+    batch = getattr(connection, "beacon_event_batch", None)
+    if batch is None or batch.queued or not any(
+        hook is batch for _, hook, *_ in connection.run_on_commit
+    ):
+        return None
+    return batch
+
+
+def queue_event(pk: int) -> None:
+    """Queue the event's processing so that it exists exactly when the event does.
+
+    The events of one transaction are queued together when it commits, one task
+    per ``BEACON_EVENT_BATCH`` (a burst is processed in batches). On the ORM broker
+    the first event's task is written in the transaction itself: it commits with
+    the event, or rolls back with it, at no second commit (on SQLite a commit is the
+    dear part of a small write, such as one history post)."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        queue_on_commit(enqueue_event, pk, "event")  # committed already: at once
+        return
+    batch = current_batch(connection)
+    if batch is not None:
+        batch.pks.append(pk)
+        return
+    batch = EventBatch()
+    if broker_in_database():
+        enqueue_event(pk)
+    else:
+        batch.pks.append(pk)
+    connection.beacon_event_batch = batch
+    transaction.on_commit(batch)
 
 
 def queue_on_commit(enqueue: Callable[[int], None], pk: int, what: str) -> None:
@@ -66,6 +137,13 @@ def queue_on_commit(enqueue: Callable[[int], None], pk: int, what: str) -> None:
             )
 
     transaction.on_commit(enqueue_or_log)
+
+
+def enqueue_events(event_ids: list[int]) -> None:
+    from django_q.tasks import async_task
+
+    async_task("automations.tasks.process_events", event_ids,
+               task_name=f"events-{event_ids[0]}-{event_ids[-1]}", save=False)
 
 
 def enqueue_event(event_id: int) -> None:

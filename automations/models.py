@@ -186,6 +186,10 @@ class Execution(models.Model):
     attempt_count = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # The claim holding it: a delivery thread claims a destination's due executions
+    # together and sends them one after the other; a destination's deliveries in
+    # flight are its distinct claims (``dispatch.in_flight``).
+    claimed_by = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 

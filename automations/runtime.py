@@ -37,8 +37,8 @@ log = logging.getLogger(__name__)
 EVENT_CHECK_EVERY = 10.0
 # The longest the poller waits after failures (a database that is down).
 MAX_PAUSE = 5.0
-# A thread delivers at most this many to one destination in a row, then lets the
-# poller share its thread out again.
+# A thread delivers at most this many to one destination in a row (in claims of
+# ``BEACON_DELIVERY_BATCH``), then lets the poller share its thread out again.
 PIPELINE_MAX = 200
 
 
@@ -117,22 +117,25 @@ class DeliveryRuntime:
             self._busy -= 1
 
     def _run(self, execution_id: int) -> None:
-        """Deliver ``execution_id``, then the next ones due to the same destination
-        (one at a time, each claimed after the previous one is recorded, so a kill
-        interrupts at most one send per slot of the destination)."""
+        """Deliver ``execution_id``, then the destination's other due executions,
+        claimed in batches (:func:`automations.dispatch.claim_batch`) and sent one
+        at a time on the same connection, each attempt recorded before the next send,
+        up to ``PIPELINE_MAX`` deliveries before the poller shares the thread out again."""
         close_old_connections()
         try:
-            for _ in range(PIPELINE_MAX):
-                execution = dispatch.deliver_claimed(execution_id)
-                if self._stopped.is_set():
+            execution = dispatch.deliver_claimed(execution_id)
+            integration_id = execution.automation.integration_id
+            sent = 1
+            while sent < PIPELINE_MAX and not self._stopped.is_set():
+                claim = dispatch.claim_batch(integration_id,
+                                             min(settings.BEACON_DELIVERY_BATCH,
+                                                 PIPELINE_MAX - sent))
+                if claim is None:
                     break
-                following = dispatch.claim_next(execution.automation.integration_id)
-                if following is None:
-                    break
-                execution_id = following
+                sent += max(1, dispatch.deliver_claim(claim, integration_id, self._stopped))
         except Exception:
             # The claim runs out and the delivery is made again (at-least-once).
-            log.exception("delivery of execution %s failed", execution_id)
+            log.exception("delivery of execution %s and its followers failed", execution_id)
         finally:
             connections.close_all()
             self._done()
@@ -176,6 +179,11 @@ def runtime() -> DeliveryRuntime:
                 threads=settings.BEACON_DELIVERY_THREADS, poll=settings.BEACON_DELIVERY_POLL
             ).start()
         return _runtime
+
+
+def running() -> DeliveryRuntime | None:
+    """This process's runtime when it has one (a worker process), else None."""
+    return _runtime
 
 
 def start_in_worker(**kwargs: object) -> None:

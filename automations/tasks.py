@@ -1,6 +1,7 @@
 """django-q2 entry points. Tasks take primary keys and reload state.
 
-- ``process_event(event_id)``: match, evaluate, create executions (queued on emit);
+- ``process_event(event_id)``: match, evaluate, create executions (queued on emit),
+  for this event and the others waiting (:func:`automations.dispatch.process_batch`);
 - ``deliver(execution_id)``: start one delivery attempt of a pending execution on
   this worker's delivery threads (:mod:`automations.runtime`);
 - ``sweep()``: every minute, a backstop: reconcile executions with attempts they
@@ -35,14 +36,35 @@ SWEEP_BATCH = 500
 
 
 def process_event(event_id: int) -> int:
-    """Process one event; returns the number of executions created (0 when done before)."""
-    event = Event.objects.select_related("team", "project", "registry").filter(pk=event_id).first()
-    if event is None:
+    """Process an event, with the other events waiting when it is not a metric event
+    (a burst is processed in batches by the first tasks; the later ones find their
+    event done). Returns the number of executions created (0 when done before)."""
+    found = Event.objects.filter(pk=event_id).values_list("processed_at", "type").first()
+    if found is None:
         log.info("event %s is gone", event_id)
         return 0
-    if event.processed_at is not None:
-        return 0  # a re-queued event that its first task processed meanwhile
-    return len(dispatch.process_in_order(event))
+    processed_at, type = found
+    if processed_at is not None:
+        return 0  # a re-queued event, or one a batch processed meanwhile
+    if type == dispatch.METRIC_EVENT:
+        event = Event.objects.select_related("team", "project", "registry").get(pk=event_id)
+        return len(dispatch.process_in_order(event))
+    return len(dispatch.process_batch([event_id]))
+
+
+def process_events(event_ids: list[int]) -> int:
+    """Process the events of one transaction (queued together on commit), with the
+    others waiting; returns the number of executions created."""
+    found = dict(
+        Event.objects.filter(pk__in=event_ids, processed_at__isnull=True)
+        .values_list("pk", "type")
+    )
+    created = sum(process_event(pk) for pk, type in found.items()
+                  if type == dispatch.METRIC_EVENT)
+    others = [pk for pk, type in found.items() if type != dispatch.METRIC_EVENT]
+    if others:
+        created += len(dispatch.process_batch(others))
+    return created
 
 
 def deliver(execution_id: int) -> str:

@@ -2,9 +2,11 @@
 
     python benchmarks/profile_delivery.py [embedded|postgres] > docs/profiles/delivery-<config>.txt
 
-Processes ``N`` failed-run events and makes their ``N`` deliveries (claim, render,
-sign, send to a loopback keep-alive receiver, record) the way a worker's task and
-delivery thread do, timing each stage; then prints pyinstrument's call tree.
+Processes ``N`` failed-run events (``process_event`` per event: the first processes
+the batch, the others find theirs done) and makes their ``N`` deliveries (claims of
+the destination's due executions; render, sign, send to a loopback keep-alive
+receiver, record each) the way a worker's task and delivery thread do, timing each
+stage; then prints pyinstrument's call tree.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def main() -> int:
         from pyinstrument import Profiler
 
         from automations import dispatch, tasks
-        from automations.models import Event, Execution
+        from automations.models import Event
         from projects.models import Project, Run
         from teams.models import Membership, Team
         from tests.support.factories import make_automation, make_webhook
@@ -50,8 +52,9 @@ def main() -> int:
         for pk in events:
             tasks.process_event(pk)
         processed = time.perf_counter()
-        for pk in Execution.objects.order_by("pk").values_list("pk", flat=True):
-            dispatch.deliver_execution(pk)
+        # As a delivery thread does: claims of the destination's due executions.
+        while (claim := dispatch.claim_batch(hook.pk)) is not None:
+            dispatch.deliver_claim(claim, hook.pk)
         delivered = time.perf_counter()
         profiler.stop()
         assert len(receiver.ids) == N, len(receiver.ids)

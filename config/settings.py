@@ -69,6 +69,10 @@ BEACON_DELIVERY_THREADS = env.int("BEACON_DELIVERY_THREADS", default=8)
 BEACON_DELIVERY_PER_DESTINATION = env.int("BEACON_DELIVERY_PER_DESTINATION", default=1)
 BEACON_DELIVERY_POLL = env.float("BEACON_DELIVERY_POLL", default=0.5)
 BEACON_CLAIM_MARGIN = env.float("BEACON_CLAIM_MARGIN", default=5.0)
+# Events processed together by one task (those waiting when it runs), and deliveries
+# to one destination claimed together by one delivery thread.
+BEACON_EVENT_BATCH = env.int("BEACON_EVENT_BATCH", default=100)
+BEACON_DELIVERY_BATCH = env.int("BEACON_DELIVERY_BATCH", default=50)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
