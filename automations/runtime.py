@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from django.conf import settings
 from django.db import close_old_connections, connections
 
-from automations import dispatch
+from automations import dispatch, recording
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,7 @@ class DeliveryRuntime:
         up to ``PIPELINE_MAX`` deliveries before the poller shares the thread out again."""
         close_old_connections()
         try:
+            recording.without_waiting_for_disk()
             execution = dispatch.deliver_claimed(execution_id)
             integration_id = execution.automation.integration_id
             sent = 1
