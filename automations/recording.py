@@ -10,6 +10,7 @@ fails. SQLite has no data-modifying CTE and no round trips: it keeps the ORM pat
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.db import connection
@@ -33,15 +34,20 @@ def without_waiting_for_disk() -> None:
             cursor.execute("SET synchronous_commit TO off")
 
 
+@functools.cache
+def _fields(model: type[Any], names: tuple[str, ...]) -> tuple[list[Any], list[str]]:
+    quote = connection.ops.quote_name
+    fields = [model._meta.get_field(name) for name in names]
+    return fields, [quote(field.column) for field in fields]
+
+
 def _columns(model: type[Any], values: dict[str, Any]) -> tuple[list[str], list[Any]]:
     """Quoted column names and database values of ``values`` (field name → value)."""
-    quote = connection.ops.quote_name
-    columns, params = [], []
-    for name, value in values.items():
-        field = model._meta.get_field(name)
-        columns.append(quote(field.column))
-        params.append(field.get_db_prep_save(value, connection))
-    return columns, params
+    fields, columns = _fields(model, tuple(values))
+    return columns, [
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(fields, values.values(), strict=True)
+    ]
 
 
 def record(execution_id: int, previous_count: int, state: dict[str, Any],

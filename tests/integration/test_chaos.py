@@ -34,8 +34,11 @@ from tests.support.receiver import Receiver, StallingReceiver
 pytestmark = pytest.mark.integration
 
 EVENTS = 200
+# Then a tail of events whose receiver answers slowly, so that deliveries are being
+# sent when the last kill comes (a burst's own deliveries keep pace with it).
+TAIL, TAIL_ANSWER_SECONDS = 20, 0.2
 KILLS_IN_BURST = 3
-KILLS = KILLS_IN_BURST + 1  # and one while the burst's deliveries are being sent
+KILLS = KILLS_IN_BURST + 1  # and one while the tail's deliveries are being sent
 # Short timeouts: a claim of a killed worker runs out after 2 + 5 + 5 = 12 s.
 WORKER_ENV = {
     "BEACON_WORKERS": "2",
@@ -120,9 +123,26 @@ def wait_for_the_end(timeout: float) -> float:
     raise AssertionError(f"not done after {timeout}s: {state()}")
 
 
+class PacedReceiver(Receiver):
+    """A receiver that answers ``pace`` seconds late (0 at first)."""
+
+    pace = 0.0
+
+    def handle(self, request: Any) -> tuple[int, bytes, str]:
+        time.sleep(self.pace)
+        return super().handle(request)
+
+
+@pytest.fixture
+def paced() -> Iterator[PacedReceiver]:
+    with PacedReceiver() as receiver:
+        yield receiver
+
+
 def test_sigkilled_workers_lose_nothing_and_resend_at_most_once_per_kill(
-    workers: Workers, receiver: Receiver, team: Team, member_api: Any
+    workers: Workers, paced: PacedReceiver, team: Team, member_api: Any
 ) -> None:
+    receiver = paced
     seed = int(os.environ.get("CHAOS_SEED") or time.time_ns() % 10**9)
     rng = random.Random(seed)
     print(f"\nCHAOS_SEED={seed}")
@@ -149,13 +169,20 @@ def test_sigkilled_workers_lose_nothing_and_resend_at_most_once_per_kill(
                 workers.kill_and_restart()
             else:
                 workers.kill_a_worker()
-    # Once more while the burst's deliveries are being sent.
-    receiver.wait_for(len(receiver.received()) + 5, timeout=60)
-    time.sleep(rng.uniform(0.0, 1.0))
+    # Once more while deliveries are being sent: the tail's, answered slowly.
+    receiver.wait_for(EVENTS, timeout=120)
+    receiver.pace = TAIL_ANSWER_SECONDS
+    for n in range(EVENTS, EVENTS + TAIL):
+        r = member_api.post("/teams/acme/projects/mnist/artifacts",
+                            json={"name": f"a{n}", "type": "model", "digest": f"d{n}"})
+        assert r.status_code == 201, r.content
+    receiver.wait_for(len(receiver.received()) + 3, timeout=60)
+    time.sleep(rng.uniform(0.0, TAIL_ANSWER_SECONDS * 5))
     workers.kill_and_restart()
+    receiver.pace = 0.0
     drained = wait_for_the_end(DRAIN_TIMEOUT)
-    print(f"{EVENTS} events, {KILLS} kills: done {time.monotonic() - started:.1f}s after the "
-          f"first event ({drained:.1f}s after the last kill)")
+    print(f"{EVENTS + TAIL} events, {KILLS} kills: done {time.monotonic() - started:.1f}s "
+          f"after the first event ({drained:.1f}s after the last kill)")
 
     slowest_event = max(e.processed_at - e.created_at for e in Event.objects.all())
     slowest = max(e.finished_at - e.created_at for e in Execution.objects.all())
@@ -164,9 +191,9 @@ def test_sigkilled_workers_lose_nothing_and_resend_at_most_once_per_kill(
 
     # Every event was processed once and every execution delivered and finished.
     assert Event.objects.filter(type="CREATE_ARTIFACT", processed_at__isnull=False).count() \
-        == EVENTS
+        == EVENTS + TAIL
     executions = list(Execution.objects.values_list("webhook_id", "status"))
-    assert len(executions) == EVENTS
+    assert len(executions) == EVENTS + TAIL
     assert {status for _, status in executions} == {"finished"}, state()
     # Bookkeeping exactly once: every execution has exactly the attempts it counts.
     assert not Execution.objects.annotate(n=Count("attempts")).exclude(
@@ -178,7 +205,8 @@ def test_sigkilled_workers_lose_nothing_and_resend_at_most_once_per_kill(
     for request in got:
         by_id.setdefault(request.headers["webhook-id"], []).append(request.body)
     assert set(by_id) == {webhook_id for webhook_id, _ in executions}
-    assert {r.json()["ref"] for r in got} == {f"acme/mnist/a{n}:v0" for n in range(EVENTS)}
+    assert {r.json()["ref"] for r in got} == {
+        f"acme/mnist/a{n}:v0" for n in range(EVENTS + TAIL)}
     duplicates = len(got) - len(by_id)
     print(f"{len(got)} requests, {len(by_id)} messages, {duplicates} duplicate(s)")
     for bodies in by_id.values():
