@@ -199,7 +199,7 @@ def main() -> int:
         receiver.stop()
         _setup.teardown()
     if failures:
-        print(f"below target: {', '.join(failures)}")
+        print(f"  (below target: {', '.join(failures)})", file=sys.stderr)
     return 0
 
 

@@ -111,11 +111,12 @@ def main() -> None:
     short_t = median_seconds(lambda: evaluate_event(short, match_automations(short)))
     long_t = median_seconds(lambda: evaluate_event(long, match_automations(long)))
 
-    print("benchmark                                     baseline      measured   ratio")
-    print(f"match RUN_STATE: +5000 unrelated automations{base * 1e3:8.3f} ms  "
-          f"{crowded * 1e3:8.3f} ms  {crowded / base:5.2f}   (queries {base_q} -> {crowded_q})")
-    print(f"metric event: history 100 -> 100,000 points  {short_t * 1e3:8.3f} ms  "
-          f"{long_t * 1e3:8.3f} ms  {long_t / short_t:5.2f}")
+    print(_setup.row("matching a RUN_STATE event with 5,000 unrelated automations (time)",
+                     f"{crowded * 1e3:.3f} ms, {crowded_q} queries",
+                     f"none: {base * 1e3:.3f} ms, {base_q} queries", crowded / base))
+    print(_setup.row("evaluating a metric event on a 100,000-point history (time)",
+                     f"{long_t * 1e3:.3f} ms", f"100 points: {short_t * 1e3:.3f} ms",
+                     long_t / short_t))
 
 
 if __name__ == "__main__":

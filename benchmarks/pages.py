@@ -40,7 +40,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from _setup import alternating_medians  # noqa: E402
+from _setup import alternating_medians, row  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
@@ -75,8 +75,8 @@ def seed() -> tuple[User, str]:
                                      author=user)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    print(f"seeded {BIG + SMALL} runs, {(BIG + SMALL) * POINTS * METRICS:,} points "
-          f"in {time.perf_counter() - started:.1f} s ({connection.vendor})")
+    print(f"  (seeded {BIG + SMALL} runs, {(BIG + SMALL) * POINTS * METRICS:,} points "
+          f"in {time.perf_counter() - started:.1f} s, {connection.vendor})", file=sys.stderr)
     return user, key
 
 
@@ -100,14 +100,14 @@ def main() -> int:
         "history API": lambda n: get(
             api, f"/api/v1/teams/bench/projects/runs-{n}/runs/{run}/history"),
     }
-    print(f"{'benchmark':44} {'baseline (10 runs)':>18} {'2,000 runs':>12}   ratio")
     worst = 0.0
     for name, url_of in checks.items():
         small, big = alternating_medians(url_of(SMALL), url_of(BIG), REPEAT, warmup=3)
         ratio = big / small
         worst = max(worst, ratio)
-        print(f"{name + ', 2,000 runs vs 10':44} {small * 1e3:15.1f} ms {big * 1e3:9.1f} ms"
-              f"   {ratio:5.2f}   (limit {LIMIT})")
+        print(row(f"{name}, 2,000 runs × {POINTS} points × {METRICS} metrics (time, "
+                  f"{connection.vendor})", f"{big * 1e3:.1f} ms", f"10 runs {small * 1e3:.1f} ms",
+                  ratio, f"(limit ≤ {LIMIT})"))
     return 0 if worst <= LIMIT else 1
 
 

@@ -63,9 +63,9 @@ def main() -> None:
     base, measured = _setup.alternating_medians(native, stream, REPEAT)
     stored = run.metric_points.count()
     assert stored == state["step"] * len(METRICS), stored
-    print("benchmark                                     baseline      measured   ratio")
-    print(f"file_stream 100 history rows vs native API  {base * 1e3:8.3f} ms  "
-          f"{measured * 1e3:8.3f} ms  {measured / base:5.2f}   (target <= 1.5)")
+    print(_setup.row("wandb file_stream post of 100 history rows (time)",
+                     f"{measured * 1e3:.1f} ms", f"native history post {base * 1e3:.1f} ms",
+                     measured / base, "(limit ≤ 1.5)"))
 
 
 if __name__ == "__main__":
