@@ -22,6 +22,7 @@ send, and its delivery thread, past the claim that covers it.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import http.client
 import ipaddress
@@ -58,12 +59,15 @@ class NetworkRefused(Exception):
 
 
 def allowed_networks() -> list[IPNetwork]:
-    nets: list[IPNetwork] = []
-    for cidr in settings.BEACON_ALLOWED_PRIVATE_NETWORKS:
-        cidr = str(cidr).strip()
-        if cidr:
-            nets.append(ipaddress.ip_network(cidr, strict=False))
-    return nets
+    """``BEACON_ALLOWED_PRIVATE_NETWORKS`` parsed (once per distinct setting: every
+    send and every new connection asks)."""
+    return list(parse_networks(tuple(str(c).strip() for c in
+                                     settings.BEACON_ALLOWED_PRIVATE_NETWORKS)))
+
+
+@functools.lru_cache(maxsize=16)
+def parse_networks(cidrs: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs if cidr)
 
 
 def is_public(address: IPAddress) -> bool:
@@ -162,12 +166,17 @@ class Deadlines:
         deadline = time.monotonic() + seconds
         with self._cond:
             self._latest[sock] = deadline
+            earliest = self._heap[0][0] if self._heap else None
             heapq.heappush(self._heap, (deadline, id(sock), weakref.ref(sock)))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, daemon=True,
                                                 name="beacon-socket-deadlines")
                 self._thread.start()
-            self._cond.notify()
+            # Wake the thread only when it now has an earlier deadline to keep: with one
+            # timeout for all, each request's deadline is later than the ones waiting,
+            # and a burst on a kept-alive connection costs the thread no wake-up each.
+            if earliest is None or deadline < earliest:
+                self._cond.notify()
 
     def _run(self) -> None:
         while True:
