@@ -13,6 +13,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+# The benchmarks' own tools (pyinstrument for benchmarks/profile_*.py), on top of test's.
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
 # Browser libraries Beacon serves itself (uPlot), pinned in package-lock.json and
 # fetched from the npm registry by a Python script (no Node.js needed; `npm ci` works too).
 node_modules/.installed: package.json package-lock.json | $(BIN)/python
@@ -39,7 +44,7 @@ test: install lint
 clean:
 	rm -rf $(VENV) data node_modules
 
-bench: install
+bench: install $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/matching.py
 	$(BIN)/python benchmarks/mlflow_ingest.py
 	$(BIN)/python benchmarks/wandb_filestream.py
