@@ -18,6 +18,8 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $@
 
+bench: $(VENV)/.installed-bench
+
 # Browser libraries Beacon serves itself (uPlot), pinned in package-lock.json and
 # fetched from the npm registry by a Python script (no Node.js needed; `npm ci` works too).
 node_modules/.installed: package.json package-lock.json | $(BIN)/python
@@ -44,7 +46,7 @@ test: install lint
 clean:
 	rm -rf $(VENV) data node_modules
 
-bench: install $(VENV)/.installed-bench
+bench: install
 	$(BIN)/python benchmarks/matching.py
 	$(BIN)/python benchmarks/mlflow_ingest.py
 	$(BIN)/python benchmarks/wandb_filestream.py

@@ -123,7 +123,7 @@ def main() -> int:
         if config == "postgres":
             failures += web_processes_row(project, user, key)
         if failures:
-            print(f"below target: {', '.join(failures)}")
+            print(f"  (below target: {', '.join(failures)})", file=sys.stderr)
     finally:
         _setup.teardown()
     return 0
@@ -241,10 +241,10 @@ def web_processes_row(project: Any, user: Any, key: str) -> list[str]:
         f"{two:.1f}/s", f"1 web process {one:.1f}/s", ratio, f"(target ≥ {WEB_TARGET})"))
     needed = 2 + 1  # two web processes and the load generator, besides PostgreSQL itself
     if cores < needed:
-        print(f"note: {cores} cores for 2 web processes, the load generator and PostgreSQL "
-              f"(and anything else running here): they share cores, so this ratio measures "
+        print(f"  (note: {cores} cores for 2 web processes, the load generator and PostgreSQL "
+              f"and anything else running here: they share cores, so this ratio measures "
               f"contention as much as scale-out; the {WEB_TARGET} target is for machines "
-              f"with ≥ {needed + 1} cores")
+              f"with ≥ {needed + 1} cores)", file=sys.stderr)
         return []
     return [] if ratio >= WEB_TARGET else ["web processes ratio"]
 
