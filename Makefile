@@ -13,6 +13,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+# The benchmarks' own tools (pyinstrument for benchmarks/profile_*.py), on top of test's.
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench: $(VENV)/.installed-bench
+
 # Browser libraries Beacon serves itself (uPlot), pinned in package-lock.json and
 # fetched from the npm registry by a Python script (no Node.js needed; `npm ci` works too).
 node_modules/.installed: package.json package-lock.json | $(BIN)/python

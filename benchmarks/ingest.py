@@ -9,20 +9,45 @@
 same Django stack (same middleware, same database) that only parses the body and
 inserts the same 500 points in one statement. The bare view exists only in this
 benchmark's URLconf. Target: the endpoint reaches ≥ 0.5 of the bare one's rate.
+
+On PostgreSQL + Redis it also runs the real server, gunicorn with
+``config/gunicorn_conf.py`` as ``manage.py serve`` runs it, with 1 and then 2 web
+processes (``WEB_CONCURRENCY``), and drives it from ``WEB_CLIENTS`` threads, each
+with its own ``requests.Session`` and run, posting the same bodies: posts/s of 2
+against 1 (target ≥ 1.7 where the machine has the cores for 2 web processes, the
+load generator and PostgreSQL; the row says how many it has).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
+import tempfile
+import threading
+import time
 import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _setup  # noqa: E402
 
 ROWS, METRICS, REPEAT = 100, 5, 40
 TARGET = 0.5
+# 1 vs 2 web processes: timed posts per configuration (after WEB_WARMUP per client).
+WEB_POSTS, WEB_CLIENTS, WEB_WARMUP = 120, 4, 3
+WEB_TARGET = 1.7
+WEB_TIMEOUT = 60.0  # seconds for one configuration's posts: a stuck server fails the row
+
+
+def history_body(first: int) -> str:
+    return json.dumps({"rows": [
+        {"step": first + i, "metrics": {f"m{k}": 1.0 / (first + i + k + 1) for k in range(METRICS)}}
+        for i in range(ROWS)]})
 
 
 def bench_urls() -> str:
@@ -59,16 +84,11 @@ def main() -> int:
         return 0
     _setup.setup(config)
     try:
-        from django.contrib.auth.models import User
         from django.test import Client, override_settings
 
         from projects.models import Project, Run
-        from teams.models import ApiKey, Membership, Team
 
-        user = User.objects.create_user("bench")
-        team = Team.objects.create(slug="bench", name="Bench")
-        Membership.objects.create(team=team, user=user, role="member")
-        key = ApiKey.issue(user, "bench")[1]
+        user, team, key = _setup.bench_member()
         project = Project.objects.create(team=team, name="main")
         real_run = Run.start(project, author=user, run_id="real")
         bare_run = Run.start(project, author=user, run_id="bare")
@@ -78,10 +98,7 @@ def main() -> int:
         def body(which: str) -> str:
             first = steps[which]
             steps[which] += ROWS
-            return json.dumps({"rows": [
-                {"step": first + i, "metrics": {f"m{k}": 1.0 / (first + i + k + 1)
-                                                for k in range(METRICS)}}
-                for i in range(ROWS)]})
+            return history_body(first)
 
         def real() -> None:
             r = client.post(f"/api/v1/teams/bench/projects/main/runs/{real_run.run_id}/history",
@@ -102,11 +119,134 @@ def main() -> int:
             f"{1 / real_t:.0f}/s ({real_t * 1e3:.1f} ms)",
             f"bare parse + bulk insert {1 / bare_t:.0f}/s ({bare_t * 1e3:.1f} ms)",
             ratio, f"(target ≥ {TARGET})"))
-        if ratio < TARGET:
-            print("below target: ingest ratio")
+        failures = [] if ratio >= TARGET else ["ingest ratio"]
+        if config == "postgres":
+            failures += web_processes_row(project, user, key)
+        if failures:
+            print(f"  (below target: {', '.join(failures)})", file=sys.stderr)
     finally:
         _setup.teardown()
     return 0
+
+
+@contextmanager
+def web_server(workers: int, queue: str) -> Iterator[str]:
+    """gunicorn as ``manage.py serve`` starts it, with ``workers`` processes, on this
+    benchmark's database; its URL. Stopped (its whole process group) on exit."""
+    from tests.support.qcluster import child_env, stop_group
+    from tests.support.server import closed_port
+
+    port = closed_port()
+    url = f"http://127.0.0.1:{port}"
+    env = child_env({"WEB_CONCURRENCY": str(workers), "BEACON_BASE_URL": url,
+                     "Q_CLUSTER_NAME": queue, "LOG_LEVEL": "WARNING"})
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(_setup.ROOT / "config/gunicorn_conf.py"),
+             "--bind", f"127.0.0.1:{port}", "config.wsgi:application"],
+            cwd=_setup.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_for_http(url, process, log)
+            yield url
+        finally:
+            stop_group(process, timeout=20)
+
+
+def wait_for_http(url: str, process: subprocess.Popen[bytes], log: Any) -> None:
+    import requests
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log.seek(0)
+            raise SystemExit(f"gunicorn exited with {process.returncode}:\n"
+                             f"{log.read()[-3000:].decode(errors='replace')}")
+        try:
+            requests.get(f"{url}/api/v1/health", timeout=10)
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not answer within 60 s")
+
+
+def web_rate(workers: int, project: Any, user: Any, key: str, queue: str) -> float:
+    """History posts/s of the real server with ``workers`` web processes, posted by
+    ``WEB_CLIENTS`` threads at once, each to a run of its own."""
+    import requests
+
+    from projects.models import Run
+
+    runs = [Run.start(project, author=user, run_id=f"web{workers}-{c}").run_id
+            for c in range(WEB_CLIENTS)]
+    per_client = WEB_POSTS // WEB_CLIENTS
+    bodies = [[history_body(n * ROWS).encode() for n in range(WEB_WARMUP + per_client)]
+              for _ in runs]
+    start = threading.Barrier(WEB_CLIENTS + 1)
+    done: list[float] = []
+    errors: list[str] = []
+
+    def client(url: str, run_id: str, posts: list[bytes]) -> None:
+        session = requests.Session()
+        session.headers.update({"Authorization": f"Bearer {key}",
+                                "Content-Type": "application/json"})
+        path = f"{url}/api/v1/teams/bench/projects/main/runs/{run_id}/history"
+        try:
+            for n, data in enumerate(posts):
+                if n == WEB_WARMUP:
+                    start.wait(WEB_TIMEOUT)
+                r = session.post(path, data=data, timeout=WEB_TIMEOUT)
+                if r.status_code != 202:
+                    raise RuntimeError(f"{r.status_code} {r.text[:300]}")
+        except Exception as exc:  # reported below; the barrier lets the others go on
+            errors.append(f"{type(exc).__name__}: {exc}")
+            start.abort()
+        finally:
+            done.append(time.perf_counter())
+            session.close()
+
+    with web_server(workers, queue) as url:
+        threads = [threading.Thread(target=client, args=(url, r, b), daemon=True)
+                   for r, b in zip(runs, bodies, strict=True)]
+        for thread in threads:
+            thread.start()
+        try:
+            start.wait(WEB_TIMEOUT)  # every client warmed up (both workers loaded)
+        except threading.BrokenBarrierError:
+            pass
+        started = time.perf_counter()
+        for thread in threads:
+            thread.join(WEB_TIMEOUT)
+    if errors or len(done) < WEB_CLIENTS:
+        raise SystemExit(f"{workers} web process(es): {errors or 'clients did not finish'}")
+    return per_client * WEB_CLIENTS / (max(done) - started)
+
+
+def web_processes_row(project: Any, user: Any, key: str) -> list[str]:
+    """The 1 vs 2 web processes row; the names of targets missed."""
+    from django_q.brokers import get_broker
+
+    cores = os.cpu_count() or 1
+    queue = f"beacon-bench-web-{os.getpid()}"  # the posts' RUN_METRIC tasks: dropped after
+    try:
+        one = web_rate(1, project, user, key, queue)
+        two = web_rate(2, project, user, key, queue)
+    finally:
+        get_broker(queue).delete_queue()
+    ratio = two / one
+    print(_setup.row(
+        f"history posts/s, {ROWS} rows × {METRICS} metrics, 2 vs 1 web processes "
+        f"(gunicorn, {WEB_CLIENTS} client threads, {cores} cores), postgres",
+        f"{two:.1f}/s", f"1 web process {one:.1f}/s", ratio, f"(target ≥ {WEB_TARGET})"))
+    needed = 2 + 1  # two web processes and the load generator, besides PostgreSQL itself
+    if cores < needed:
+        print(f"  (note: {cores} cores for 2 web processes, the load generator and PostgreSQL "
+              f"and anything else running here: they share cores, so this ratio measures "
+              f"contention as much as scale-out; the {WEB_TARGET} target is for machines "
+              f"with ≥ {needed + 1} cores)", file=sys.stderr)
+        return []
+    return [] if ratio >= WEB_TARGET else ["web processes ratio"]
 
 
 if __name__ == "__main__":

@@ -42,8 +42,7 @@ class Limit:
             return None
         key, left = self._key(who, time.time())
         try:
-            cache.add(key, 0, timeout=self.period + 1)
-            count = cache.incr(key)
+            count = _count(key, timeout=self.period + 1)
         except Exception as exc:  # the cache is down: do not refuse every request
             log.warning("rate limit %s not counted (%s: %s)", self.scope, type(exc).__name__, exc)
             return None
@@ -60,6 +59,17 @@ class Limit:
             log.warning("rate limit %s not read (%s: %s)", self.scope, type(exc).__name__, exc)
             return None
         return max(1, math.ceil(left)) if count >= self.count else None
+
+
+def _count(key: str, timeout: int) -> int:
+    """Add one to the counter ``key``, creating it (expiring after ``timeout``
+    seconds) for the window's first request; the count."""
+    try:
+        return cache.incr(key)
+    except ValueError:  # no counter yet
+        if cache.add(key, 1, timeout=timeout):
+            return 1
+        return cache.incr(key)  # another process created it first
 
 
 def key_rate() -> Limit:

@@ -337,7 +337,8 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            # Django's file cache with an atomic, in-place incr (config/cache.py).
+            "BACKEND": "config.cache.FileCache",
             "LOCATION": env.str("BEACON_CACHE_DIR", default=str(DATA_DIR / "cache")),
             # Every write lists the folder to cull it: keep it small. Counters are
             # per window and expire; culling one early only forgives a few requests.

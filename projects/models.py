@@ -212,6 +212,10 @@ class Run(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
+    # What ``append_history`` re-reads with the run locked: the fields that other
+    # requests change (history, state, name, tags) and that a chunk reads or emits.
+    LOCKED_FIELDS = ("display_name", "state", "tags", "summary", "last_step", "updated_at")
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["project", "run_id"], name="run_unique_project_id")
@@ -376,19 +380,16 @@ class Run(models.Model):
         points = [
             (k, step, MetricPoint.to_db(v)) for step, metrics in rows for k, v in metrics.items()
         ]
-        summary = dict(self.summary)
+        latest: dict[str, float] = {}  # each metric's last value in these rows
         for _, metrics in rows:
-            for k, v in metrics.items():
-                summary[k] = encode_number(v)
-        names = sorted({k for _, metrics in rows for k in metrics})
+            latest.update(metrics)
+        summary = {**self.summary, **{k: encode_number(v) for k, v in latest.items()}}
         with transaction.atomic():
             MetricPoint.insert(self.pk, points, now)
-            self.summary = summary
-            self.last_step = last
-            self.updated_at = now
-            self.save(update_fields=["summary", "last_step", "updated_at"])
-            if names:
-                self._emit_metric(names, rows[0][0], rows[-1][0], len(rows), user)
+            Run.objects.filter(pk=self.pk).update(summary=summary, last_step=last, updated_at=now)
+            self.summary, self.last_step, self.updated_at = summary, last, now
+            if latest:
+                self._emit_metric(sorted(latest), rows[0][0], rows[-1][0], len(rows), user)
         return len(rows)
 
     def append_history(
@@ -417,13 +418,15 @@ class Run(models.Model):
                 time.sleep(pause + held)
             started = time.monotonic()
             with transaction.atomic():
-                locked = Run.objects.select_for_update().select_related("project__team").get(
-                    pk=self.pk
+                # Lock this run's row alone: joining its project and team would lock
+                # their rows too (PostgreSQL), which every other run's post needs.
+                # Re-read what other requests may have changed; the project, team and
+                # author already loaded stay (the event names them).
+                self.refresh_from_db(
+                    fields=self.LOCKED_FIELDS, from_queryset=Run.objects.select_for_update()
                 )
-                written += locked.log_history(chunk, user)
+                written += self.log_history(chunk, user)
             held = time.monotonic() - started
-            self.summary, self.last_step = locked.summary, locked.last_step
-            self.updated_at = locked.updated_at
         return written
 
     def log_points(self, points: list[LoggedPoint], user: Any) -> int:

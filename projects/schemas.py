@@ -141,6 +141,9 @@ def parse_history(rows: list[Any], last_step: int | None) -> list[tuple[int, dic
                     f"Metric names are 1–{MAX_METRIC_NAME} characters."
                 )
                 continue
+            if type(value) is float:  # nearly every value: what _metric_value returns as is
+                values[name] = value
+                continue
             try:
                 values[name] = _metric_value(value)
             except (ValueError, OverflowError):

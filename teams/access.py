@@ -41,11 +41,12 @@ def get_team(user: Any, slug: str, need: str = Role.VIEWER) -> TeamAccess:
     ``PermissionDenied`` when the user's role is below ``need``."""
     if not getattr(user, "is_authenticated", False):
         raise Http404("No such team.")
-    membership = (
-        Membership.objects.select_related("team").filter(team__slug=slug, user=user).first()
-    )
-    if membership is None:
-        raise Http404("No such team.")
+    try:
+        # get(), not first(): one row at most (unique per team and user), and first()
+        # would sort by the model's ordering, joining the user table for its username.
+        membership = Membership.objects.select_related("team").get(team__slug=slug, user=user)
+    except Membership.DoesNotExist:
+        raise Http404("No such team.") from None
     if RANK[Role(membership.role)] < RANK[Role(need)]:
         raise PermissionDenied(f"This needs the {Role(need).label.lower()} role in this team.")
     return TeamAccess(team=membership.team, role=membership.role)

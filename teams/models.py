@@ -279,13 +279,13 @@ class ApiKey(models.Model):
 
     @classmethod
     def authenticate(cls, key: str) -> ApiKey | None:
-        obj = (
-            cls.objects.select_related("user")
-            .filter(hashed_key=cls.hash(key), revoked_at__isnull=True, user__is_active=True)
-            .first()
-        )
-        if obj is not None:
-            obj.touch()
+        try:  # get(), not first(): the hash is unique, nothing to sort
+            obj = cls.objects.select_related("user").get(
+                hashed_key=cls.hash(key), revoked_at__isnull=True, user__is_active=True
+            )
+        except cls.DoesNotExist:
+            return None
+        obj.touch()
         return obj
 
     def touch(self) -> None:

@@ -47,6 +47,6 @@ def test_the_cache_is_files_without_redis_and_redis_with_it(tmp_path: Path) -> N
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/x",
     )
 
-    assert files == f"django.core.cache.backends.filebased.FileBasedCache {tmp_path}/data/cache"
+    assert files == f"config.cache.FileCache {tmp_path}/data/cache"
     assert redis == "django.core.cache.backends.redis.RedisCache redis://127.0.0.1:6379/9"
     assert pause == "0.0"  # PostgreSQL locks rows: no pause between history chunks
