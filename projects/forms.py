@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ObjectDoesNotExist
 
-from projects.models import Artifact, ArtifactVersion, validate_alias, validate_tag
+from projects.models import VERSION_RE, Artifact, ArtifactVersion, validate_alias, validate_tag
+from teams.widgets import SUGGESTED, SuggestInput, picker
 
 
 def clean_alias_value(value: str) -> str:
@@ -18,27 +21,58 @@ def clean_alias_value(value: str) -> str:
     return alias
 
 
+def find_version(artifact: Artifact, text: str) -> ArtifactVersion | None:
+    """``v3``, an alias, or a bare ``3`` (the index these forms posted when they were
+    selects) → that version of ``artifact``; ``None`` when there is none."""
+    try:
+        return artifact.resolve(text)
+    except ObjectDoesNotExist:
+        pass
+    if VERSION_RE.match(f"v{text}"):
+        return artifact.versions.filter(index=int(text)).first()
+    return None
+
+
+def with_aliases(ref: str, aliases: list[str]) -> str:
+    """A suggestion's label: the ref and its aliases (``""``: the ref alone)."""
+    return f"{ref} · {', '.join(aliases)}" if aliases else ""
+
+
+def newest_versions(artifact: Artifact) -> Iterator[tuple[str, str]]:
+    """The picker's suggestions: the newest versions, labelled with their aliases."""
+    versions = artifact.versions.prefetch_related("aliases").order_by("-index")[:SUGGESTED]
+    for v in versions:
+        yield v.version, with_aliases(v.version, [a.alias for a in v.aliases.all()])
+
+
 class AliasForm(forms.Form):
     """Add (or move) an alias to one version of an artifact."""
 
-    version = forms.TypedChoiceField(coerce=int, label="Version")
+    version = forms.CharField(
+        label="Version",
+        max_length=128,
+        widget=SuggestInput(attrs={"class": "mono"}),
+        help_text=f"v3, or an alias. The {SUGGESTED} newest are suggested as you type.",
+    )
     alias = forms.CharField(max_length=128, help_text="e.g. production, staging, best")
 
     def __init__(self, *args: Any, artifact: Artifact, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.artifact = artifact
-        self.fields["version"].choices = [  # type: ignore[attr-defined]
-            (v.index, v.version) for v in artifact.versions.order_by("-index")
-        ]
+        picker(self, "version").offer(lambda: newest_versions(artifact))
 
     def clean_alias(self) -> str:
         return clean_alias_value(self.cleaned_data["alias"])
 
     def clean_version(self) -> ArtifactVersion:
-        index = self.cleaned_data["version"]
-        version = self.artifact.versions.filter(index=index).first()
+        text = self.cleaned_data["version"]
+        version = find_version(self.artifact, text)
         if version is None:
-            raise forms.ValidationError("Choose a version of this artifact.")
+            suggestions = picker(self, "version").suggestions
+            newest = f" (the newest is {suggestions[0][0]})" if suggestions else ""
+            raise forms.ValidationError(
+                f"{self.artifact.name} has no version or alias “{text}”{newest}."
+            )
         return version
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, connection, models, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -680,6 +681,24 @@ class Artifact(models.Model):
             for alias in aliases or []:
                 version.add_alias(alias, author)
         return version, True
+
+
+def lookup_version(
+    team: Team, project: str, artifact: str, version_or_alias: str
+) -> ArtifactVersion | None:
+    """``{project}/{artifact}:{version or alias}`` of ``team`` → that version (with its
+    artifact, project and team loaded), or ``None`` when there is no such version."""
+    found = (
+        Artifact.objects.select_related("project__team")
+        .filter(project__team=team, project__name=project, name=artifact)
+        .first()
+    )
+    if found is None:
+        return None
+    try:
+        return found.resolve(version_or_alias)
+    except ObjectDoesNotExist:
+        return None
 
 
 class ArtifactVersion(TaggedMixin, models.Model):

@@ -16,7 +16,7 @@ from ninja import Router, Status
 from automations.subjects import absolute_url
 from config.api import ApiError
 from config.pagination import paginate
-from projects.models import Artifact, ArtifactVersion
+from projects.models import ArtifactVersion, lookup_version
 from projects.schemas import AliasIn, TagIn, check_tag
 from registries.models import Collection, LinkedAlias, LinkedVersion, Registry
 from registries.schemas import SOURCE_MESSAGE, SOURCE_RE, LinkIn, RegistryIn
@@ -106,19 +106,12 @@ def _source(team: Team, text: str) -> ArtifactVersion:
     match = SOURCE_RE.match(text)
     if match is None:
         raise invalid({"artifact": [SOURCE_MESSAGE]})
-    if match["team"] is not None and match["team"] != team.slug:
+    version = None
+    if match["team"] in (None, team.slug):
+        version = lookup_version(team, match["project"], match["artifact"], match["version"])
+    if version is None:
         raise ApiError(404, "not_found", f"No artifact version {text} in this team.")
-    artifact = (
-        Artifact.objects.select_related("project__team")
-        .filter(project__team=team, project__name=match["project"], name=match["artifact"])
-        .first()
-    )
-    try:
-        if artifact is None:
-            raise ArtifactVersion.DoesNotExist  # answered like an unknown version
-        return artifact.resolve(match["version"])
-    except ObjectDoesNotExist as exc:
-        raise ApiError(404, "not_found", f"No artifact version {text} in this team.") from exc
+    return version
 
 
 @router.get("/{team}/registries", summary="List registries (limit, offset, Link)")

@@ -4,14 +4,22 @@ linked version or a collection, unlink a version."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ObjectDoesNotExist
 
-from projects.forms import clean_alias_value, clean_tag_value
-from projects.models import ArtifactVersion
+from projects.forms import clean_alias_value, clean_tag_value, with_aliases
+from projects.models import ArtifactVersion, lookup_version
 from registries.models import Collection, LinkedVersion, Registry
+from registries.schemas import LINKED_MESSAGE, LINKED_RE, SOURCE_MESSAGE, SOURCE_RE
 from teams.models import Team, name_validator
+from teams.widgets import SUGGESTED, SuggestInput, picker
+
+# What these forms posted when they were selects (a row's id); still accepted, so
+# that a page opened before the change, or a script, keeps working.
+LEGACY_ID_RE = re.compile(r"^[0-9]{1,18}$")
 
 
 class RegistryForm(forms.Form):
@@ -29,18 +37,50 @@ class RegistryForm(forms.Form):
         return name
 
 
-class SourceChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: ArtifactVersion) -> str:  # type: ignore[override]
-        aliases = ", ".join(a.alias for a in obj.aliases.all())
-        ref = f"{obj.artifact.project.name}/{obj.artifact.name}:{obj.version}"
-        return f"{ref} ({aliases})" if aliases else ref
+def legacy_id(text: str) -> int | None:
+    return int(text) if LEGACY_ID_RE.match(text) else None
+
+
+def newest_sources(team_id: int) -> Iterator[tuple[str, str]]:
+    """The team's newest artifact versions, as ``project/artifact:v3``."""
+    versions = (
+        ArtifactVersion.objects.filter(artifact__project__team_id=team_id)
+        .select_related("artifact__project")
+        .prefetch_related("aliases")
+        .order_by("-pk")[:SUGGESTED]
+    )
+    for v in versions:
+        ref = f"{v.artifact.project.name}/{v.artifact.name}:{v.version}"
+        yield ref, with_aliases(ref, [a.alias for a in v.aliases.all()])
+
+
+def newest_links(registry: Registry) -> Iterator[tuple[str, str]]:
+    """The registry's newest linked versions, as ``collection:v2``."""
+    links = (
+        LinkedVersion.objects.filter(collection__registry=registry)
+        .select_related("collection")
+        .prefetch_related("aliases")
+        .order_by("-pk")[:SUGGESTED]
+    )
+    for lv in links:
+        ref = f"{lv.collection.name}:{lv.version}"
+        yield ref, with_aliases(ref, [a.alias for a in lv.aliases.all()])
+
+
+def newest_collections(registry: Registry) -> Iterator[tuple[str, str]]:
+    names = registry.collections.order_by("-pk").values_list("name", flat=True)[:SUGGESTED]
+    return ((name, "") for name in names)
 
 
 class LinkForm(forms.Form):
     """Link a project artifact version of the team into a collection of the registry."""
 
-    source = SourceChoiceField(
-        queryset=ArtifactVersion.objects.none(), label="Artifact version", empty_label=None
+    source = forms.CharField(
+        label="Artifact version",
+        max_length=512,
+        widget=SuggestInput(attrs={"class": "mono"}),
+        help_text="project/artifact:version, or an alias instead of the version. "
+        f"The team's {SUGGESTED} newest are suggested as you type.",
     )
     collection = forms.CharField(
         max_length=128,
@@ -53,36 +93,82 @@ class LinkForm(forms.Form):
 
     def __init__(self, *args: Any, registry: Registry, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["source"].queryset = (  # type: ignore[attr-defined]
-            ArtifactVersion.objects.filter(artifact__project__team_id=registry.team_id)
-            .select_related("artifact__project")
-            .prefetch_related("aliases")
-            .order_by("artifact__project__name", "artifact__name", "-index")
-        )
+        self.registry = registry
+        picker(self, "source").offer(lambda: newest_sources(registry.team_id))
+
+    def clean_source(self) -> ArtifactVersion:
+        text = self.cleaned_data["source"]
+        team = self.registry.team
+        pk = legacy_id(text)
+        if pk is not None:
+            version = (
+                ArtifactVersion.objects.select_related("artifact__project__team")
+                .filter(artifact__project__team=team, pk=pk).first()
+            )
+        elif (match := SOURCE_RE.match(text)) is None:
+            raise forms.ValidationError(SOURCE_MESSAGE)
+        elif match["team"] not in (None, team.slug):
+            version = None
+        else:
+            version = lookup_version(team, match["project"], match["artifact"], match["version"])
+        if version is None:
+            raise forms.ValidationError(f"This team has no artifact version “{text}”.")
+        return version
 
     def clean_aliases(self) -> list[str]:
         raw = [a for a in re.split(r"[,\s]+", self.cleaned_data["aliases"]) if a]
         return list(dict.fromkeys(clean_alias_value(a) for a in raw))
 
 
-class LinkedChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: LinkedVersion) -> str:  # type: ignore[override]
-        return f"{obj.collection.name}:{obj.version}"
+def find_linked(registry: Registry, text: str) -> LinkedVersion | None:
+    """``collection:v2``, ``collection:alias`` (or the full ``team/registry/…`` ref), or
+    a legacy id → that linked version of ``registry``; ``None`` when there is none.
+    Raises ``ValidationError`` when ``text`` is none of these shapes."""
+    pk = legacy_id(text)
+    if pk is not None:
+        return (
+            LinkedVersion.objects.select_related("collection")
+            .filter(collection__registry=registry, pk=pk).first()
+        )
+    match = LINKED_RE.match(text)
+    if match is None:
+        raise forms.ValidationError(LINKED_MESSAGE)
+    if match["team"] is not None and (match["team"], match["registry"]) != (
+        registry.team.slug, registry.name
+    ):
+        return None
+    collection = registry.collections.filter(name=match["collection"]).first()
+    if collection is None:
+        return None
+    try:
+        return collection.resolve(match["version"])
+    except ObjectDoesNotExist:
+        return None
 
 
 class LinkedAliasForm(forms.Form):
-    linked = LinkedChoiceField(
-        queryset=LinkedVersion.objects.none(), label="Linked version", empty_label=None
+    linked = forms.CharField(
+        label="Linked version",
+        max_length=512,
+        widget=SuggestInput(attrs={"class": "mono"}),
+        help_text="collection:version, or an alias instead of the version. "
+        f"The {SUGGESTED} newest are suggested as you type.",
     )
     alias = forms.CharField(max_length=128, help_text="e.g. production, staging")
 
     def __init__(self, *args: Any, registry: Registry, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["linked"].queryset = (  # type: ignore[attr-defined]
-            LinkedVersion.objects.filter(collection__registry=registry)
-            .select_related("collection")
-            .order_by("collection__name", "-index")
-        )
+        self.registry = registry
+        picker(self, "linked").offer(lambda: newest_links(registry))
+
+    def clean_linked(self) -> LinkedVersion:
+        text = self.cleaned_data["linked"]
+        linked = find_linked(self.registry, text)
+        if linked is None:
+            raise forms.ValidationError(
+                f"Registry {self.registry.name} has no linked version “{text}”."
+            )
+        return linked
 
     def clean_alias(self) -> str:
         return clean_alias_value(self.cleaned_data["alias"])
@@ -98,24 +184,34 @@ class LinkedTagForm(LinkedAliasForm):
         return clean_tag_value(self.cleaned_data["tag"])
 
 
-class CollectionChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Collection) -> str:  # type: ignore[override]
-        return obj.name
-
-
 class CollectionTagForm(forms.Form):
     """Add a tag to (or remove one from) a collection."""
 
-    collection = CollectionChoiceField(
-        queryset=Collection.objects.none(), label="Collection", empty_label=None
+    collection = forms.CharField(
+        label="Collection",
+        max_length=128,
+        widget=SuggestInput(attrs={"class": "mono"}),
+        help_text=f"Its name. The {SUGGESTED} newest are suggested as you type.",
     )
     tag = forms.CharField(max_length=128, help_text="e.g. vision, production-line")
 
     def __init__(self, *args: Any, registry: Registry, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["collection"].queryset = (  # type: ignore[attr-defined]
-            registry.collections.select_related("registry__team").order_by("name")
-        )
+        self.registry = registry
+        picker(self, "collection").offer(lambda: newest_collections(registry))
+
+    def clean_collection(self) -> Collection:
+        text = self.cleaned_data["collection"]
+        collections = self.registry.collections.select_related("registry__team")
+        # A name first: collections may be named "7"; a legacy id only when none is.
+        collection = collections.filter(name=text).first()
+        if collection is None and (pk := legacy_id(text)) is not None:
+            collection = collections.filter(pk=pk).first()
+        if collection is None:
+            raise forms.ValidationError(
+                f"Registry {self.registry.name} has no collection “{text}”."
+            )
+        return collection
 
     def clean_tag(self) -> str:
         return clean_tag_value(self.cleaned_data["tag"])

@@ -17,6 +17,12 @@ SOURCE_RE = re.compile(
     rf"^(?:(?P<team>{_NAME})/)?(?P<project>{_NAME})/(?P<artifact>{_NAME}):(?P<version>{_NAME})$"
 )
 SOURCE_MESSAGE = "Use '{project}/{artifact}:{version or alias}', e.g. 'mnist/my-model:v3'."
+# A linked version on the registry page: "{collection}:{version-or-alias}", optionally
+# prefixed with "{team}/{registry}/" (its full ref, as the page shows it).
+LINKED_RE = re.compile(
+    rf"^(?:(?P<team>{_NAME})/(?P<registry>{_NAME})/)?(?P<collection>{_NAME}):(?P<version>{_NAME})$"
+)
+LINKED_MESSAGE = "Use '{collection}:{version or alias}', e.g. 'classifier:v2'."
 
 
 class RegistryIn(Schema):

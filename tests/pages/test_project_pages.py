@@ -64,7 +64,7 @@ def test_a_member_adds_an_alias_and_it_moves(
     ("persona", "version", "alias", "status", "says"),
     [
         ("member", 0, "v7", 400, "looks like a version"),  # an inline form error
-        ("member", 42, "prod", 400, "Select a valid choice"),  # an unknown version
+        ("member", 42, "prod", 400, "mnist-cnn has no version or alias “42”"),  # unknown
         ("viewer", 1, "prod", 403, None),  # viewers read only
         ("outsider", 1, "prod", 404, None),  # another team's people see nothing
     ],

@@ -58,7 +58,7 @@ def test_a_version_of_another_team_cannot_be_linked(
         "/t/acme/r/model/links/", {"source": theirs.pk, "collection": "stolen"}
     )
     assert response.status_code == 400
-    assert "Select a valid choice" in response.content.decode()
+    assert f"This team has no artifact version “{theirs.pk}”." in response.content.decode()
     assert not Collection.objects.filter(name="stolen").exists()
 
 
