@@ -855,37 +855,29 @@ def record_attempt(
     apply_outcome(execution, number=number, ok=result.ok, permanent=result.permanent,
                   error=error, at=now, retry=retry)
     state = {name: getattr(execution, name) for name in OUTCOME_FIELDS}
-    if result.ok and recording.supported() and not transaction.get_connection().in_atomic_block:
-        # A success on PostgreSQL: one statement (nothing to note on the integration
-        # unless it was failing).
-        if recording.record(execution.pk, number - 1, state, {
-            "number": number, "at": now, "ok": True, "status_code": result.status,
-            "response_excerpt": masked_excerpt(result.response_excerpt, hidden),
-            "duration_ms": max(0, result.duration_ms), "error": error,
-        }):
-            integration_health.note_outcome(execution.automation.integration, result)
-        else:
-            log.warning("execution %s: attempt %s was recorded by another worker; this "
-                        "send was a duplicate", execution.pk, number)
-        return result
-    with transaction.atomic():
-        updated = Execution.objects.filter(
-            pk=execution.pk, status=Execution.Status.PENDING, attempt_count=number - 1
-        ).update(**state)
-        if not updated:
-            log.warning("execution %s: attempt %s was recorded by another worker; this "
-                        "send was a duplicate", execution.pk, number)
-            return result
-        Attempt.objects.create(
-            execution=execution,
-            number=number,
-            at=now,
-            ok=result.ok,
-            status_code=result.status,
-            response_excerpt=masked_excerpt(result.response_excerpt, hidden),
-            duration_ms=max(0, result.duration_ms),
-            error=error,
-        )
+    attempt = {
+        "number": number, "at": now, "ok": result.ok, "status_code": result.status,
+        "response_excerpt": masked_excerpt(result.response_excerpt, hidden),
+        "duration_ms": max(0, result.duration_ms), "error": error,
+    }
+    # A success on PostgreSQL: one statement (nothing to note on the integration
+    # unless it was failing); otherwise one transaction.
+    one_statement = (result.ok and recording.supported()
+                     and not transaction.get_connection().in_atomic_block)
+    if one_statement:
+        recorded = recording.record(execution.pk, number - 1, state, attempt)
+    else:
+        with transaction.atomic():
+            recorded = bool(Execution.objects.filter(
+                pk=execution.pk, status=Execution.Status.PENDING, attempt_count=number - 1
+            ).update(**state))
+            if recorded:
+                Attempt.objects.create(execution=execution, **attempt)
+                integration_health.note_outcome(execution.automation.integration, result)
+    if not recorded:
+        log.warning("execution %s: attempt %s was recorded by another worker; this "
+                    "send was a duplicate", execution.pk, number)
+    elif one_statement:
         integration_health.note_outcome(execution.automation.integration, result)
     return result
 
