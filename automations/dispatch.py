@@ -658,6 +658,16 @@ def unclaimed(now: Any) -> Q:
     return Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
 
 
+def due_unclaimed(now: Any, due: Any = None) -> Q:
+    """Pending executions whose attempt is due by ``due`` (default ``now``) and that no
+    claim holds at ``now``."""
+    return (
+        Q(status=Execution.Status.PENDING)
+        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=due or now))
+        & unclaimed(now)
+    )
+
+
 def in_flight(integration_id: int, now: Any) -> int:
     """Claims of deliveries to ``integration_id`` that hold right now (by any worker):
     each is one thread sending its claimed executions one at a time."""
@@ -692,9 +702,7 @@ def claim(execution_id: int) -> bool:
         if in_flight(integration_id, now) >= settings.BEACON_DELIVERY_PER_DESTINATION:
             return False
         return bool(
-            Execution.objects.filter(pk=execution_id, status=Execution.Status.PENDING)
-            .filter(unclaimed(now))
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=due))
+            Execution.objects.filter(due_unclaimed(now, due), pk=execution_id)
             .update(claimed_until=now + claim_lease(), claimed_by=new_claim())
         )
 
@@ -720,10 +728,8 @@ def claim_batch(integration_id: int, limit: int | None = None) -> Claim | None:
         if in_flight(integration_id, now) >= settings.BEACON_DELIVERY_PER_DESTINATION:
             return None
         due = list(
-            Execution.objects.filter(status=Execution.Status.PENDING,
+            Execution.objects.filter(due_unclaimed(now),
                                      automation__integration_id=integration_id)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            .filter(unclaimed(now))
             .order_by("next_attempt_at", "pk")
             .values_list("pk", flat=True)[: limit or settings.BEACON_DELIVERY_BATCH]
         )
@@ -780,9 +786,7 @@ def due_deliveries(limit: int) -> list[int]:
         if row["n"] >= settings.BEACON_DELIVERY_PER_DESTINATION
     ]
     return list(
-        Execution.objects.filter(status=Execution.Status.PENDING)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .filter(unclaimed(now))
+        Execution.objects.filter(due_unclaimed(now))
         .exclude(automation__integration_id__in=full)
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[:limit]
