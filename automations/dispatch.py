@@ -516,12 +516,10 @@ def hand_on(executions: list[Execution]) -> None:
         to_start = list(first.values())
     else:
         to_start = [execution.pk for execution in executions]
+    from automations.emit import enqueue_or_log
+
     for pk in to_start:
-        try:
-            enqueue_delivery(pk)
-        except Exception as exc:  # the broker is down: a poller claims it when due
-            log.warning("could not queue execution %s (%s: %s); a poller will deliver it",
-                        pk, type(exc).__name__, exc)
+        enqueue_or_log(enqueue_delivery, pk, "execution", "a poller will deliver it")
 
 
 # --- rendering ------------------------------------------------------------------------

@@ -72,16 +72,10 @@ class EventBatch:
         size = max(1, settings.BEACON_EVENT_BATCH)
         for start in range(0, len(self.pks), size):
             chunk = self.pks[start:start + size]
-            try:
-                if len(chunk) == 1:
-                    enqueue_event(chunk[0])
-                else:
-                    enqueue_events(chunk)
-            except Exception as exc:  # any broker failure: the saved write must still succeed
-                log.warning(
-                    "could not queue event(s) %s (%s: %s); the sweep will queue it later",
-                    ", ".join(map(str, chunk)), type(exc).__name__, exc,
-                )
+            if len(chunk) == 1:
+                enqueue_or_log(enqueue_event, chunk[0], "event")
+            else:
+                enqueue_or_log(enqueue_events, chunk, "events")
 
 
 def current_batch(connection: Any) -> EventBatch | None:
@@ -126,17 +120,20 @@ def queue_on_commit(enqueue: Callable[[int], None], pk: int, what: str) -> None:
     fails then (Redis down) is logged, not raised. The row is saved and the
     request answers success; the row stays unprocessed / pending, so the sweep
     (``automations.tasks.sweep``) queues it once the broker is back."""
+    transaction.on_commit(lambda: enqueue_or_log(enqueue, pk, what))
 
-    def enqueue_or_log() -> None:
-        try:
-            enqueue(pk)
-        except Exception as exc:  # any broker failure: the saved write must still succeed
-            log.warning(
-                "could not queue %s %s (%s: %s); the sweep will queue it later",
-                what, pk, type(exc).__name__, exc,
-            )
 
-    transaction.on_commit(enqueue_or_log)
+def enqueue_or_log(
+    enqueue: Callable[[Any], None], arg: Any, what: str,
+    then: str = "the sweep will queue it later",
+) -> None:
+    """``enqueue(arg)``; a broker that fails (Redis down) is logged, not raised: the
+    saved write must still succeed, and what it saved is found again ``then``."""
+    try:
+        enqueue(arg)
+    except Exception as exc:  # any broker failure
+        log.warning("could not queue %s %s (%s: %s); %s",
+                    what, arg, type(exc).__name__, exc, then)
 
 
 def enqueue_events(event_ids: list[int]) -> None:
