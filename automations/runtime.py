@@ -11,7 +11,7 @@ Each worker process also runs a poller that every ``BEACON_DELIVERY_POLL``
 seconds, and as soon as one of its deliveries ends, claims deliveries that are
 due (retries at their time, deliveries whose claim ran out because their worker
 died, ones whose queued task was lost) and, every ``EVENT_CHECK_EVERY`` seconds,
-re-queues events whose processing was lost. The
+processes events left unprocessed for 20 s (``tasks.process_lost_events``). The
 ``deliver`` task queued when an execution is created is only the fast path.
 
 The runtime starts in each worker process when it spawns (django-q's
@@ -143,7 +143,7 @@ class DeliveryRuntime:
             self._wake.set()
 
     def _poll_forever(self) -> None:
-        from automations.tasks import requeue_lost_events
+        from automations.tasks import process_lost_events
 
         next_event_check = time.monotonic() + EVENT_CHECK_EVERY
         pause = self.poll_every
@@ -162,9 +162,9 @@ class DeliveryRuntime:
             if time.monotonic() >= next_event_check:
                 next_event_check = time.monotonic() + EVENT_CHECK_EVERY
                 try:
-                    requeue_lost_events()
-                except Exception:  # the broker is down: deliveries go on without it
-                    log.warning("lost events could not be re-queued", exc_info=True)
+                    process_lost_events()
+                except Exception:  # the database restarting: try again at the next check
+                    log.warning("lost events could not be processed", exc_info=True)
 
 
 _runtime: DeliveryRuntime | None = None

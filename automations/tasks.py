@@ -112,6 +112,26 @@ def requeue_lost_events() -> int:
     return len(lost)
 
 
+def process_lost_events() -> int:
+    """In a worker's delivery poller: process the events left unprocessed for
+    ``EVENT_STALE_AFTER``, here rather than through the queue. A worker process
+    SIGKILLed while it waited for a task can leave django-q's task queue between its
+    processes locked, so that no worker takes a task again until the cluster
+    restarts; the pollers still run, and deliveries never needed the queue.
+    Processing an event twice acts once (an event waiting its turn in a busy queue
+    is found done by its task). Returns the number of events taken."""
+    stale = list(
+        Event.objects.filter(processed_at__isnull=True,
+                             created_at__lt=timezone.now() - EVENT_STALE_AFTER)
+        .order_by("pk").values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    if stale:
+        log.warning("processing %s event(s) left unprocessed for %ss", len(stale),
+                    int(EVENT_STALE_AFTER.total_seconds()))
+        process_events(stale)
+    return len(stale)
+
+
 def sweep() -> dict[str, int]:
     """Reconcile unrecorded attempts, re-queue lost events, make sure this worker's
     delivery poller runs."""
