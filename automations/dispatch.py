@@ -334,6 +334,8 @@ def enqueue_delivery(execution_id: int) -> None:
     over to the next (a queued task would only find the destination full)."""
     from django_q.tasks import async_task
 
+    from automations.emit import queue_broker
+
     if settings.BEACON_DELIVERY_THREADS > 0:
         from automations.runtime import running
 
@@ -343,7 +345,7 @@ def enqueue_delivery(execution_id: int) -> None:
         if destination_busy(execution_id):
             return
     async_task("automations.tasks.deliver", execution_id, task_name=f"deliver-{execution_id}",
-               save=False)
+               save=False, broker=queue_broker())
 
 
 def enqueue_delivery_on_commit(execution_id: int) -> None:

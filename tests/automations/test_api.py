@@ -7,6 +7,7 @@ import pytest
 import requests
 
 from automations import dispatch
+from automations.emit import queue_broker
 from automations.models import Automation, Event, Execution
 from projects.models import Project, Run
 from registries.models import Registry
@@ -354,7 +355,8 @@ def test_redeliver_queues_a_new_execution_with_the_same_webhook_id(
     assert again.redelivery_of == execution and again.trigger == "redelivery"
     assert again.webhook_id == execution.webhook_id and again.status == "pending"
     async_task.assert_called_once_with("automations.tasks.deliver", again.pk,
-                                       task_name=f"deliver-{again.pk}", save=False)
+                                       task_name=f"deliver-{again.pk}", save=False,
+                                       broker=queue_broker())
     assert admin_api.post(f"/teams/acme/executions/{again.pk}/redeliver").status_code == 409
 
 

@@ -77,6 +77,27 @@ def test_on_the_orm_broker_the_first_event_is_queued_in_its_own_transaction(
     assert queued_batches(async_task) == [events[:1], events[1:11], events[11:]]
 
 
+def test_tasks_are_queued_through_one_broker_per_queue(
+    project: Project, member: Any, async_task: Any, monkeypatch: pytest.MonkeyPatch,
+    settings: Any, django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Not a new broker per task (for Redis: a new client and TCP connection each)."""
+    from django_q.conf import Conf
+
+    from automations.emit import queue_broker
+
+    settings.BEACON_EVENT_BATCH = 1
+    first = queue_broker()
+    with django_capture_on_commit_callbacks(execute=True):
+        fail_runs(project, member, 3)
+
+    brokers = [call.kwargs["broker"] for call in async_task.call_args_list]
+    assert len(brokers) >= 3 and all(broker is first for broker in brokers)
+    monkeypatch.setattr(Conf, "CLUSTER_NAME", "another-queue")
+    assert queue_broker() is not first and queue_broker() is queue_broker()
+    assert "another-queue" in queue_broker().list_key
+
+
 def test_events_of_a_savepoint_that_rolled_back_queue_nothing(
     project: Project, member: Any, async_task: Any, django_capture_on_commit_callbacks: Any,
 ) -> None:

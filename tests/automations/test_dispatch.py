@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from automations import dispatch, tasks
+from automations import dispatch, emit, tasks
 from automations.models import Attempt, Event, Execution
 from projects.models import Artifact, Project, Run
 from registries.models import Registry
@@ -129,7 +129,7 @@ def test_deliveries_are_queued_only_after_commit(
 
     async_task.assert_called_once_with(
         "automations.tasks.deliver", execution.pk, task_name=f"deliver-{execution.pk}",
-        save=False,
+        save=False, broker=emit.queue_broker(),
     )
 
 
