@@ -175,7 +175,7 @@ else:
     }
 # Django closes "old" connections around every request and every qcluster task: with
 # its default CONN_MAX_AGE of 0 that is a new database connection each (about 8 ms on
-# PostgreSQL on loopback, 2 ms on SQLite; a third of a small request). Web and worker
+# PostgreSQL on loopback, 2 ms on SQLite with its PRAGMAs). Web and worker
 # processes keep theirs for a minute instead, checked before reuse (a restarted
 # database costs one failed check, not an error). gunicorn's sync workers serve one
 # request at a time: one connection per web process.
