@@ -30,7 +30,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,31 @@ def history_body(first: int) -> str:
         for i in range(ROWS)]})
 
 
+def next_bodies() -> Callable[[str], str]:
+    """Bodies for consecutive posts per target (``"real"``, ``"bare"``): each
+    continues its run's steps."""
+    steps: dict[str, int] = {}
+
+    def next_body(which: str) -> str:
+        first = steps.get(which, 0)
+        steps[which] = first + ROWS
+        return history_body(first)
+
+    return next_body
+
+
+def ingest_row(how: str, config: str, real_t: float, bare_t: float) -> list[str]:
+    """Print the row of the endpoint against the bare one, posted ``how``; the
+    names of targets missed."""
+    ratio = bare_t / real_t
+    print(_setup.row(
+        f"history posts/s, {ROWS} rows × {METRICS} metrics, {how}, {config}",
+        f"{1 / real_t:.0f}/s ({real_t * 1e3:.1f} ms)",
+        f"bare parse + bulk insert {1 / bare_t:.0f}/s ({bare_t * 1e3:.1f} ms)",
+        ratio, f"(target ≥ {TARGET})"))
+    return [] if ratio >= TARGET else [f"ingest ratio {how}"]
+
+
 def main() -> int:
     config = sys.argv[1] if len(sys.argv) > 1 else "embedded"
     if config == "postgres" and not _setup.postgres_available():
@@ -68,12 +93,7 @@ def main() -> int:
         real_run = Run.start(project, author=user, run_id="real")
         bare_run = Run.start(project, author=user, run_id="bare")
         client = Client(headers={"Authorization": f"Bearer {key}"})
-        steps = {"real": 0, "bare": 0}
-
-        def body(which: str) -> str:
-            first = steps[which]
-            steps[which] += ROWS
-            return history_body(first)
+        body = next_bodies()
 
         def real() -> None:
             r = client.post(f"/api/v1/teams/bench/projects/main/runs/{real_run.run_id}/history",
@@ -88,14 +108,7 @@ def main() -> int:
         with override_settings(ROOT_URLCONF="ingest_urls"):
             # alternately: a busy machine slows both alike
             real_t, bare_t = _setup.alternating_medians(real, bare, REPEAT)
-        ratio = bare_t / real_t
-        print(_setup.row(
-            f"history posts/s, {ROWS} rows × {METRICS} metrics, in process "
-            f"(Django test client), {config}",
-            f"{1 / real_t:.0f}/s ({real_t * 1e3:.1f} ms)",
-            f"bare parse + bulk insert {1 / bare_t:.0f}/s ({bare_t * 1e3:.1f} ms)",
-            ratio, f"(target ≥ {TARGET})"))
-        failures = [] if ratio >= TARGET else ["ingest ratio in process"]
+        failures = ingest_row("in process (Django test client)", config, real_t, bare_t)
         failures += served_row(config, project, user, key, bare_run.pk)
         if config == "postgres":
             failures += web_processes_row(project, user, key)
@@ -111,53 +124,40 @@ def served_row(config: str, project: Any, user: Any, key: str, bare_pk: int) -> 
     ``manage.py serve`` starts it) over HTTP on loopback, posted by one
     ``requests.Session`` alternately to both endpoints. The names of targets missed."""
     import requests
-    from django_q.brokers import get_broker
 
     from projects.models import Run
 
     run_id = Run.start(project, author=user, run_id="served").run_id
-    queue = f"beacon-bench-served-{os.getpid()}"  # the posts' RUN_METRIC tasks: dropped after
-    steps = {"real": 0, "bare": 0}
+    body = next_bodies()
+    with web_server(1) as url, requests.Session() as session:
+        session.headers.update({"Authorization": f"Bearer {key}",
+                                "Content-Type": "application/json"})
 
-    def data(which: str) -> bytes:
-        steps[which] += 1
-        return history_body(steps[which] * ROWS).encode()
+        def post(path: str, which: str) -> None:
+            r = session.post(f"{url}{path}", data=body(which).encode(), timeout=WEB_TIMEOUT)
+            if r.status_code != 202:
+                raise SystemExit(f"{path}: {r.status_code} {r.text[:300]}")
 
-    try:
-        with web_server(1, queue) as url, requests.Session() as session:
-            session.headers.update({"Authorization": f"Bearer {key}",
-                                    "Content-Type": "application/json"})
-
-            def post(path: str, which: str) -> None:
-                r = session.post(f"{url}{path}", data=data(which), timeout=WEB_TIMEOUT)
-                if r.status_code != 202:
-                    raise SystemExit(f"{path}: {r.status_code} {r.text[:300]}")
-
-            real_t, bare_t = _setup.alternating_medians(
-                lambda: post(f"/api/v1/teams/bench/projects/main/runs/{run_id}/history", "real"),
-                lambda: post(f"/bench/bare/{bare_pk}", "bare"),
-                REPEAT,
-            )
-    finally:
-        get_broker(queue).delete_queue()
-    ratio = bare_t / real_t
-    print(_setup.row(
-        f"history posts/s, {ROWS} rows × {METRICS} metrics, gunicorn (1 web process, "
-        f"HTTP on loopback), {config}",
-        f"{1 / real_t:.0f}/s ({real_t * 1e3:.1f} ms)",
-        f"bare parse + bulk insert {1 / bare_t:.0f}/s ({bare_t * 1e3:.1f} ms)",
-        ratio, f"(target ≥ {TARGET})"))
-    return [] if ratio >= TARGET else ["ingest ratio through gunicorn"]
+        real_t, bare_t = _setup.alternating_medians(
+            lambda: post(f"/api/v1/teams/bench/projects/main/runs/{run_id}/history", "real"),
+            lambda: post(f"/bench/bare/{bare_pk}", "bare"),
+            REPEAT,
+        )
+    return ingest_row("gunicorn (1 web process, HTTP on loopback)", config, real_t, bare_t)
 
 
 @contextmanager
-def web_server(workers: int, queue: str) -> Iterator[str]:
+def web_server(workers: int) -> Iterator[str]:
     """gunicorn as ``manage.py serve`` starts it, with ``workers`` processes, on this
     benchmark's database, with the bare endpoint beside Beacon's URLs; its URL.
-    Stopped (its whole process group) on exit."""
+    Stopped (its whole process group) on exit, and the queue of its posts'
+    ``RUN_METRIC`` tasks (no cluster runs here) dropped."""
+    from django_q.brokers import get_broker
+
     from tests.support.qcluster import child_env, stop_group
     from tests.support.server import closed_port
 
+    queue = f"beacon-bench-web-{os.getpid()}-{workers}"
     port = closed_port()
     url = f"http://127.0.0.1:{port}"
     env = child_env({"WEB_CONCURRENCY": str(workers), "BEACON_BASE_URL": url,
@@ -177,6 +177,7 @@ def web_server(workers: int, queue: str) -> Iterator[str]:
             yield url
         finally:
             stop_group(process, timeout=20)
+            get_broker(queue).delete_queue()
 
 
 def wait_for_http(url: str, process: subprocess.Popen[bytes], log: Any) -> None:
@@ -196,7 +197,7 @@ def wait_for_http(url: str, process: subprocess.Popen[bytes], log: Any) -> None:
     raise SystemExit("gunicorn did not answer within 60 s")
 
 
-def web_rate(workers: int, project: Any, user: Any, key: str, queue: str) -> float:
+def web_rate(workers: int, project: Any, user: Any, key: str) -> float:
     """History posts/s of the real server with ``workers`` web processes, posted by
     ``WEB_CLIENTS`` threads at once, each to a run of its own."""
     import requests
@@ -231,7 +232,7 @@ def web_rate(workers: int, project: Any, user: Any, key: str, queue: str) -> flo
             done.append(time.perf_counter())
             session.close()
 
-    with web_server(workers, queue) as url:
+    with web_server(workers) as url:
         threads = [threading.Thread(target=client, args=(url, r, b), daemon=True)
                    for r, b in zip(runs, bodies, strict=True)]
         for thread in threads:
@@ -250,15 +251,9 @@ def web_rate(workers: int, project: Any, user: Any, key: str, queue: str) -> flo
 
 def web_processes_row(project: Any, user: Any, key: str) -> list[str]:
     """The 1 vs 2 web processes row; the names of targets missed."""
-    from django_q.brokers import get_broker
-
     cores = os.cpu_count() or 1
-    queue = f"beacon-bench-web-{os.getpid()}"  # the posts' RUN_METRIC tasks: dropped after
-    try:
-        one = web_rate(1, project, user, key, queue)
-        two = web_rate(2, project, user, key, queue)
-    finally:
-        get_broker(queue).delete_queue()
+    one = web_rate(1, project, user, key)
+    two = web_rate(2, project, user, key)
     ratio = two / one
     print(_setup.row(
         f"history posts/s, {ROWS} rows × {METRICS} metrics, 2 vs 1 web processes "
