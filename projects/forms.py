@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django import forms
@@ -33,16 +33,19 @@ def find_version(artifact: Artifact, text: str) -> ArtifactVersion | None:
     return None
 
 
-def with_aliases(ref: str, aliases: list[str]) -> str:
-    """A suggestion's label: the ref and its aliases (``""``: the ref alone)."""
-    return f"{ref} · {', '.join(aliases)}" if aliases else ""
+def with_aliases(rows: Iterable[Any], ref: Callable[[Any], str]) -> Iterator[tuple[str, str]]:
+    """A picker's suggestions: each row's ``ref``, labelled with the row's aliases
+    (prefetch them); a row without aliases is labelled ``""``, its ref alone."""
+    for row in rows:
+        text = ref(row)
+        aliases = [a.alias for a in row.aliases.all()]
+        yield text, f"{text} · {', '.join(aliases)}" if aliases else ""
 
 
 def newest_versions(artifact: Artifact) -> Iterator[tuple[str, str]]:
     """The picker's suggestions: the newest versions, labelled with their aliases."""
     versions = artifact.versions.prefetch_related("aliases").order_by("-index")[:SUGGESTED]
-    for v in versions:
-        yield v.version, with_aliases(v.version, [a.alias for a in v.aliases.all()])
+    return with_aliases(versions, lambda v: v.version)
 
 
 class AliasForm(forms.Form):

@@ -16,10 +16,11 @@ from ninja import Router, Status
 from automations.subjects import absolute_url
 from config.api import ApiError
 from config.pagination import paginate
-from projects.models import ArtifactVersion, lookup_version
+from projects.models import ArtifactVersion
 from projects.schemas import AliasIn, TagIn, check_tag
 from registries.models import Collection, LinkedAlias, LinkedVersion, Registry
-from registries.schemas import SOURCE_MESSAGE, SOURCE_RE, LinkIn, RegistryIn
+from registries.refs import find_source
+from registries.schemas import LinkIn, RegistryIn
 from teams.access import Role, get_team
 from teams.models import Team
 from teams.schemas import check_names, invalid
@@ -103,12 +104,10 @@ def _collection(registry: Registry, name: str) -> Collection:
 
 def _source(team: Team, text: str) -> ArtifactVersion:
     """``{project}/{artifact}:{version-or-alias}`` of this team → the artifact version."""
-    match = SOURCE_RE.match(text)
-    if match is None:
-        raise invalid({"artifact": [SOURCE_MESSAGE]})
-    version = None
-    if match["team"] in (None, team.slug):
-        version = lookup_version(team, match["project"], match["artifact"], match["version"])
+    try:
+        version = find_source(team, text)
+    except ValueError as exc:
+        raise invalid({"artifact": [str(exc)]}) from None
     if version is None:
         raise ApiError(404, "not_found", f"No artifact version {text} in this team.")
     return version

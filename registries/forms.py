@@ -8,12 +8,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ObjectDoesNotExist
 
 from projects.forms import clean_alias_value, clean_tag_value, with_aliases
-from projects.models import ArtifactVersion, lookup_version
+from projects.models import ArtifactVersion
 from registries.models import Collection, LinkedVersion, Registry
-from registries.schemas import LINKED_MESSAGE, LINKED_RE, SOURCE_MESSAGE, SOURCE_RE
+from registries.refs import find_linked, find_source
 from teams.models import Team, name_validator
 from teams.widgets import SUGGESTED, SuggestInput, picker
 
@@ -49,9 +48,9 @@ def newest_sources(team_id: int) -> Iterator[tuple[str, str]]:
         .prefetch_related("aliases")
         .order_by("-pk")[:SUGGESTED]
     )
-    for v in versions:
-        ref = f"{v.artifact.project.name}/{v.artifact.name}:{v.version}"
-        yield ref, with_aliases(ref, [a.alias for a in v.aliases.all()])
+    return with_aliases(
+        versions, lambda v: f"{v.artifact.project.name}/{v.artifact.name}:{v.version}"
+    )
 
 
 def newest_links(registry: Registry) -> Iterator[tuple[str, str]]:
@@ -62,9 +61,7 @@ def newest_links(registry: Registry) -> Iterator[tuple[str, str]]:
         .prefetch_related("aliases")
         .order_by("-pk")[:SUGGESTED]
     )
-    for lv in links:
-        ref = f"{lv.collection.name}:{lv.version}"
-        yield ref, with_aliases(ref, [a.alias for a in lv.aliases.all()])
+    return with_aliases(links, lambda lv: f"{lv.collection.name}:{lv.version}")
 
 
 def newest_collections(registry: Registry) -> Iterator[tuple[str, str]]:
@@ -105,12 +102,11 @@ class LinkForm(forms.Form):
                 ArtifactVersion.objects.select_related("artifact__project__team")
                 .filter(artifact__project__team=team, pk=pk).first()
             )
-        elif (match := SOURCE_RE.match(text)) is None:
-            raise forms.ValidationError(SOURCE_MESSAGE)
-        elif match["team"] not in (None, team.slug):
-            version = None
         else:
-            version = lookup_version(team, match["project"], match["artifact"], match["version"])
+            try:
+                version = find_source(team, text)
+            except ValueError as exc:
+                raise forms.ValidationError(str(exc)) from None
         if version is None:
             raise forms.ValidationError(f"This team has no artifact version “{text}”.")
         return version
@@ -118,32 +114,6 @@ class LinkForm(forms.Form):
     def clean_aliases(self) -> list[str]:
         raw = [a for a in re.split(r"[,\s]+", self.cleaned_data["aliases"]) if a]
         return list(dict.fromkeys(clean_alias_value(a) for a in raw))
-
-
-def find_linked(registry: Registry, text: str) -> LinkedVersion | None:
-    """``collection:v2``, ``collection:alias`` (or the full ``team/registry/…`` ref), or
-    a legacy id → that linked version of ``registry``; ``None`` when there is none.
-    Raises ``ValidationError`` when ``text`` is none of these shapes."""
-    pk = legacy_id(text)
-    if pk is not None:
-        return (
-            LinkedVersion.objects.select_related("collection")
-            .filter(collection__registry=registry, pk=pk).first()
-        )
-    match = LINKED_RE.match(text)
-    if match is None:
-        raise forms.ValidationError(LINKED_MESSAGE)
-    if match["team"] is not None and (match["team"], match["registry"]) != (
-        registry.team.slug, registry.name
-    ):
-        return None
-    collection = registry.collections.filter(name=match["collection"]).first()
-    if collection is None:
-        return None
-    try:
-        return collection.resolve(match["version"])
-    except ObjectDoesNotExist:
-        return None
 
 
 class LinkedAliasForm(forms.Form):
@@ -163,7 +133,17 @@ class LinkedAliasForm(forms.Form):
 
     def clean_linked(self) -> LinkedVersion:
         text = self.cleaned_data["linked"]
-        linked = find_linked(self.registry, text)
+        pk = legacy_id(text)
+        if pk is not None:
+            linked = (
+                LinkedVersion.objects.select_related("collection")
+                .filter(collection__registry=self.registry, pk=pk).first()
+            )
+        else:
+            try:
+                linked = find_linked(self.registry, text)
+            except ValueError as exc:
+                raise forms.ValidationError(str(exc)) from None
         if linked is None:
             raise forms.ValidationError(
                 f"Registry {self.registry.name} has no linked version “{text}”."
