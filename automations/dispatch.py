@@ -30,6 +30,7 @@ from automations import integration_health, noise, recording
 from automations.actions import action_for
 from automations.actions.base import DeliveryResult, EventContext, is_permanent_status
 from automations.conditions import Verdict, evaluate, evaluate_metric, history_needed
+from automations.emit import enqueue_or_log, queue_broker, queue_on_commit
 from automations.events import PROJECT, describe, get_spec, source_types_to_specs
 from automations.masking import masked_excerpt
 from automations.models import Attempt, Automation, Event, Execution
@@ -334,8 +335,6 @@ def enqueue_delivery(execution_id: int) -> None:
     over to the next (a queued task would only find the destination full)."""
     from django_q.tasks import async_task
 
-    from automations.emit import queue_broker
-
     if settings.BEACON_DELIVERY_THREADS > 0:
         from automations.runtime import running
 
@@ -349,8 +348,6 @@ def enqueue_delivery(execution_id: int) -> None:
 
 
 def enqueue_delivery_on_commit(execution_id: int) -> None:
-    from automations.emit import queue_on_commit
-
     queue_on_commit(enqueue_delivery, execution_id, "execution")
 
 
@@ -518,8 +515,6 @@ def hand_on(executions: list[Execution]) -> None:
         to_start = list(first.values())
     else:
         to_start = [execution.pk for execution in executions]
-    from automations.emit import enqueue_or_log
-
     for pk in to_start:
         enqueue_or_log(enqueue_delivery, pk, "execution", "a poller will deliver it")
 
