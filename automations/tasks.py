@@ -114,12 +114,11 @@ def requeue_lost_events() -> int:
 
 def process_lost_events() -> int:
     """In a worker's delivery poller: process the events left unprocessed for
-    ``EVENT_STALE_AFTER``, here rather than through the queue. A worker process
-    SIGKILLed while it waited for a task can leave django-q's task queue between its
-    processes locked, so that no worker takes a task again until the cluster
-    restarts; the pollers still run, and deliveries never needed the queue.
-    Processing an event twice acts once (an event waiting its turn in a busy queue
-    is found done by its task). Returns the number of events taken."""
+    ``EVENT_STALE_AFTER``, here rather than through the queue, which may be what lost
+    them (a worker SIGKILLed while waiting for a task leaves the queue locked until
+    the sentinel's guard frees it, :mod:`automations.queue_locks`). Processing an
+    event twice acts once (an event waiting its turn in a busy queue is found done by
+    its task). Returns the number of events taken."""
     stale = list(
         Event.objects.filter(processed_at__isnull=True,
                              created_at__lt=timezone.now() - EVENT_STALE_AFTER)
