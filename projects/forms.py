@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import QuerySet
 
 from projects.models import VERSION_RE, Artifact, ArtifactVersion, validate_alias, validate_tag
 from teams.widgets import SUGGESTED, SuggestInput, picker
@@ -33,10 +34,10 @@ def find_version(artifact: Artifact, text: str) -> ArtifactVersion | None:
     return None
 
 
-def with_aliases(rows: Iterable[Any], ref: Callable[[Any], str]) -> Iterator[tuple[str, str]]:
-    """A picker's suggestions: each row's ``ref``, labelled with the row's aliases
-    (prefetch them); a row without aliases is labelled ``""``, its ref alone."""
-    for row in rows:
+def with_aliases(rows: QuerySet[Any], ref: Callable[[Any], str]) -> Iterator[tuple[str, str]]:
+    """A picker's suggestions: the first ``SUGGESTED`` of ``rows`` (newest first), each
+    as its ``ref`` labelled with its aliases (``""`` when it has none: the ref alone)."""
+    for row in rows.prefetch_related("aliases")[:SUGGESTED]:
         text = ref(row)
         aliases = [a.alias for a in row.aliases.all()]
         yield text, f"{text} · {', '.join(aliases)}" if aliases else ""
@@ -44,8 +45,7 @@ def with_aliases(rows: Iterable[Any], ref: Callable[[Any], str]) -> Iterator[tup
 
 def newest_versions(artifact: Artifact) -> Iterator[tuple[str, str]]:
     """The picker's suggestions: the newest versions, labelled with their aliases."""
-    versions = artifact.versions.prefetch_related("aliases").order_by("-index")[:SUGGESTED]
-    return with_aliases(versions, lambda v: v.version)
+    return with_aliases(artifact.versions.order_by("-index"), lambda v: v.version)
 
 
 class AliasForm(forms.Form):

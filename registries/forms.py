@@ -42,26 +42,20 @@ def legacy_id(text: str) -> int | None:
 
 def newest_sources(team_id: int) -> Iterator[tuple[str, str]]:
     """The team's newest artifact versions, as ``project/artifact:v3``."""
-    versions = (
-        ArtifactVersion.objects.filter(artifact__project__team_id=team_id)
-        .select_related("artifact__project")
-        .prefetch_related("aliases")
-        .order_by("-pk")[:SUGGESTED]
-    )
+    versions = ArtifactVersion.objects.filter(artifact__project__team_id=team_id)
     return with_aliases(
-        versions, lambda v: f"{v.artifact.project.name}/{v.artifact.name}:{v.version}"
+        versions.select_related("artifact__project").order_by("-pk"),
+        lambda v: f"{v.artifact.project.name}/{v.artifact.name}:{v.version}",
     )
 
 
 def newest_links(registry: Registry) -> Iterator[tuple[str, str]]:
     """The registry's newest linked versions, as ``collection:v2``."""
-    links = (
-        LinkedVersion.objects.filter(collection__registry=registry)
-        .select_related("collection")
-        .prefetch_related("aliases")
-        .order_by("-pk")[:SUGGESTED]
+    links = LinkedVersion.objects.filter(collection__registry=registry)
+    return with_aliases(
+        links.select_related("collection").order_by("-pk"),
+        lambda lv: f"{lv.collection.name}:{lv.version}",
     )
-    return with_aliases(links, lambda lv: f"{lv.collection.name}:{lv.version}")
 
 
 def newest_collections(registry: Registry) -> Iterator[tuple[str, str]]:
