@@ -10,7 +10,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
 
 from projects.models import VERSION_RE, Artifact, ArtifactVersion, validate_alias, validate_tag
-from teams.widgets import SUGGESTED, SuggestInput, picker
+from teams.widgets import SUGGESTED, picker, picker_field
 
 
 def clean_alias_value(value: str) -> str:
@@ -51,12 +51,7 @@ def newest_versions(artifact: Artifact) -> Iterator[tuple[str, str]]:
 class AliasForm(forms.Form):
     """Add (or move) an alias to one version of an artifact."""
 
-    version = forms.CharField(
-        label="Version",
-        max_length=128,
-        widget=SuggestInput(attrs={"class": "mono"}),
-        help_text=f"v3, or an alias. The {SUGGESTED} newest are suggested as you type.",
-    )
+    version = picker_field("Version", "v3, or an alias.")
     alias = forms.CharField(max_length=128, help_text="e.g. production, staging, best")
 
     def __init__(self, *args: Any, artifact: Artifact, **kwargs: Any) -> None:

@@ -14,7 +14,7 @@ from projects.models import ArtifactVersion
 from registries.models import Collection, LinkedVersion, Registry
 from registries.refs import find_linked, find_source
 from teams.models import Team, name_validator
-from teams.widgets import SUGGESTED, SuggestInput, picker
+from teams.widgets import SUGGESTED, picker, picker_field
 
 # What these forms posted when they were selects (a row's id); still accepted, so
 # that a page opened before the change, or a script, keeps working.
@@ -66,12 +66,9 @@ def newest_collections(registry: Registry) -> Iterator[tuple[str, str]]:
 class LinkForm(forms.Form):
     """Link a project artifact version of the team into a collection of the registry."""
 
-    source = forms.CharField(
-        label="Artifact version",
-        max_length=512,
-        widget=SuggestInput(attrs={"class": "mono"}),
-        help_text="project/artifact:version, or an alias instead of the version. "
-        f"The team's {SUGGESTED} newest are suggested as you type.",
+    source = picker_field(
+        "Artifact version", "project/artifact:version of this team, or an alias instead "
+        "of the version.", max_length=512,
     )
     collection = forms.CharField(
         max_length=128,
@@ -111,12 +108,9 @@ class LinkForm(forms.Form):
 
 
 class LinkedAliasForm(forms.Form):
-    linked = forms.CharField(
-        label="Linked version",
+    linked = picker_field(
+        "Linked version", "collection:version, or an alias instead of the version.",
         max_length=512,
-        widget=SuggestInput(attrs={"class": "mono"}),
-        help_text="collection:version, or an alias instead of the version. "
-        f"The {SUGGESTED} newest are suggested as you type.",
     )
     alias = forms.CharField(max_length=128, help_text="e.g. production, staging")
 
@@ -161,12 +155,7 @@ class LinkedTagForm(LinkedAliasForm):
 class CollectionTagForm(forms.Form):
     """Add a tag to (or remove one from) a collection."""
 
-    collection = forms.CharField(
-        label="Collection",
-        max_length=128,
-        widget=SuggestInput(attrs={"class": "mono"}),
-        help_text=f"Its name. The {SUGGESTED} newest are suggested as you type.",
-    )
+    collection = picker_field("Collection", "Its name.")
     tag = forms.CharField(max_length=128, help_text="e.g. vision, production-line")
 
     def __init__(self, *args: Any, registry: Registry, **kwargs: Any) -> None:

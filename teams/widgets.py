@@ -66,6 +66,17 @@ class SuggestInput(forms.TextInput):
         return f"{attrs.get('id') or 'id_' + name}-suggestions"
 
 
+def picker_field(label: str, how: str, max_length: int = 128) -> forms.CharField:
+    """A field that picks one of many rows by its reference: a ``SuggestInput``, with
+    ``how`` to type one and a word on the suggestions as its help text."""
+    return forms.CharField(
+        label=label,
+        max_length=max_length,
+        widget=SuggestInput(attrs={"class": "mono"}),
+        help_text=f"{how} The {SUGGESTED} newest are suggested as you type.",
+    )
+
+
 def picker(form: forms.BaseForm, name: str) -> SuggestInput:
     """The ``SuggestInput`` of ``form``'s field ``name``."""
     widget = form.fields[name].widget
